@@ -1,0 +1,2 @@
+"""(being written)"""
+def load_images(*a, **k): raise NotImplementedError

@@ -1,0 +1,2 @@
+"""(being written)"""
+def train_test_split(*a, **k): raise NotImplementedError

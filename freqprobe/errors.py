@@ -1,0 +1,15 @@
+"""Errors that carry a one-line, user-facing reason (the CLI prints them as they are)."""
+
+from __future__ import annotations
+
+
+class FreqprobeError(ValueError):
+    """Bad input to freqprobe: the message names the culprit and what was expected."""
+
+
+class SpecError(FreqprobeError):
+    """A transform spec string that cannot be parsed or is out of range."""
+
+
+class DataError(FreqprobeError):
+    """An image source that cannot be loaded, or a set that cannot be used as asked."""
