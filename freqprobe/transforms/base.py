@@ -266,3 +266,15 @@ def _format(value: Any) -> str:
 def usage(name: str) -> str:
     """The spec grammar of one registered transform, e.g. ``lowpass:cutoff,window=ideal``."""
     return _usage(REGISTRY[name])
+
+
+@register
+@dataclasses.dataclass(frozen=True, repr=False)
+class Original(Transform):
+    """The identity: the images as they are (the reference variant of every study)."""
+
+    name = "original"
+    summary = "the images unchanged"
+
+    def apply(self, x: Tensor, index: Tensor) -> Tensor:
+        return x

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from freqprobe import ImageSet
+
+
+def make_set(n: int = 5) -> ImageSet:
+    images = torch.arange(n * 3 * 4 * 6, dtype=torch.int64).remainder(256).to(torch.uint8).reshape(n, 3, 4, 6)
+    return ImageSet(images, [f"img{i}.png" for i in range(n)], origin="test")
+
+
+def test_len_size_and_indexing() -> None:
+    s = make_set()
+    assert len(s) == 5 and s.size == (4, 6)
+    assert torch.equal(s[2], s.images[2])
+    sub = s[1:3]
+    assert isinstance(sub, ImageSet) and sub.names == ["img1.png", "img2.png"]
+    picked = s[[4, 0]]
+    assert picked.names == ["img4.png", "img0.png"] and torch.equal(picked.images[0], s.images[4])
+
+
+def test_batches_are_float_in_unit_range_with_global_indices() -> None:
+    s = make_set()
+    batches = list(s.batches(batch_size=2, device="cpu", with_index=True))
+    assert [b[0].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    x = torch.cat([b[1] for b in batches])
+    assert x.dtype == torch.float32
+    torch.testing.assert_close(x * 255, s.images.float())
+
+
+def test_fingerprint_tracks_pixels_and_names() -> None:
+    s = make_set()
+    changed = s.images.clone()
+    changed[0, 0, 0, 0] += 1
+    assert s.fingerprint() == make_set().fingerprint()
+    assert s.fingerprint() != ImageSet(changed, s.names).fingerprint()
+    assert s.fingerprint() != ImageSet(s.images, [n.upper() for n in s.names]).fingerprint()
+
+
+def test_rejects_wrong_layout() -> None:
+    with pytest.raises(ValueError, match=r"uint8 tensor \(N, 3, H, W\)"):
+        ImageSet(torch.zeros(2, 4, 4, 3, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="2 names for 1 images"):
+        ImageSet(torch.zeros(1, 3, 4, 4, dtype=torch.uint8), ["a", "b"])
