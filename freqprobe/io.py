@@ -1,0 +1,38 @@
+"""Atomic writes: a result file appears whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path``; rename it onto ``path`` if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(f".{final.name}.partial")
+    try:
+        yield partial
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a CSV atomically."""
+    with atomic_path(path) as partial:
+        table.to_csv(partial, index=False)
+    return Path(path)
+
+
+def write_samples_npz(images_nhwc: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write uint8 ``(N, H, W, 3)`` images in the ADM sample convention (key ``arr_0``)."""
+    with atomic_path(path) as partial, open(partial, "wb") as handle:
+        np.savez(handle, arr_0=images_nhwc)
+    return Path(path)
