@@ -31,3 +31,11 @@ def test_permutations_are_valid_and_distinct_per_image() -> None:
     perms = keyed_permutation(0, torch.arange(50), 16)
     assert torch.equal(perms.sort(dim=1).values, torch.arange(16).expand(50, 16))
     assert len({tuple(p.tolist()) for p in perms}) == 50
+
+
+def test_streams_differ_across_seed_and_index_pairs() -> None:
+    from freqprobe.transforms.keyed_random import image_seeds
+
+    seeds = [s for seed in range(20) for s in image_seeds(seed, torch.arange(500))]
+    assert len(set(seeds)) == len(seeds)
+    assert all(0 <= s < 2**63 for s in seeds)

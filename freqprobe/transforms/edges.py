@@ -20,6 +20,8 @@ import dataclasses
 import math
 
 import kornia
+import numpy as np
+import scipy.ndimage
 import torch
 from torch import Tensor
 
@@ -34,6 +36,25 @@ def sobel_magnitude(gray: Tensor) -> Tensor:
     """``sqrt(gx**2 + gy**2)`` of the unnormalised 3x3 Sobel on ``(N, 1, H, W)``, replicated border."""
     gradient = kornia.filters.spatial_gradient(gray, mode="sobel", normalized=False)
     return torch.sqrt(gradient[:, :, 0] ** 2 + gradient[:, :, 1] ** 2)
+
+
+def hysteresis(marked: Tensor) -> Tensor:
+    """Keep weak edge pixels (0.5) 8-connected to a strong one (1); returns 0/1.
+
+    The same result as kornia's iterative hysteresis, computed as connected components
+    (one ``scipy.ndimage.label`` call over the whole batch, connectivity within each
+    image), which takes one pass instead of one convolution per pixel of chain length.
+    """
+    candidates = (marked > 0).squeeze(1).cpu().numpy()
+    strong = (marked == 1).squeeze(1).cpu().numpy()
+    within_image = np.zeros((3, 3, 3), dtype=bool)
+    within_image[1] = True
+    labels, count = scipy.ndimage.label(candidates, structure=within_image)
+    touches_strong = np.zeros(count + 1, dtype=bool)
+    touches_strong[labels[strong]] = True
+    touches_strong[0] = False
+    kept = torch.from_numpy(touches_strong[labels]).to(marked.device)
+    return kept[:, None].to(marked.dtype)
 
 
 @register
@@ -69,5 +90,8 @@ class Edges(Transform):
             if self.sigma > 0:
                 gray = gaussian_blur(gray, self.sigma, math.ceil(2 * self.sigma))
             # kernel_size=1: kornia skips its own blur, done above with any sigma
-            _, out = kornia.filters.canny(gray, self.low, self.high, kernel_size=1, sigma=(1.0, 1.0))
+            _, marked = kornia.filters.canny(
+                gray, self.low, self.high, kernel_size=1, sigma=(1.0, 1.0), hysteresis=False
+            )
+            out = hysteresis(marked)
         return out.expand_as(x).contiguous()
