@@ -52,13 +52,15 @@ def run_info(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from .data import load_images
+    from .data.image_files import pixel_modes
     from .data.summary import describe
 
     images = load_images(args.path, size=args.size)
     row = describe(images)
-    modes = getattr(images, "modes", None)
-    if modes:
-        row["modes"] = ", ".join(f"{mode}: {count}" for mode, count in sorted(modes.items()))
+    if Path(args.path).is_dir():
+        row["modes"] = ", ".join(f"{mode}: {count}" for mode, count in pixel_modes(args.path).items())
+    else:
+        row["modes"] = "uint8 array"
     print(pd.Series(row).to_string())
 
 
