@@ -1,0 +1,43 @@
+"""The ``freqprobe`` command line (contract: DESIGN.md, "Command line and run folders").
+
+Each command is a module here with ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args)``; ``COMMANDS`` lists them in ``--help`` order. Modules import their heavy
+dependencies inside ``run`` so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import FreqprobeError
+from . import demo, info, transforms
+
+COMMANDS = (demo, info, transforms)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freqprobe",
+        description="Explain why a classifier tells two image distributions apart, in frequency and in space.",
+    )
+    parser.add_argument("--version", action="version", version=f"freqprobe {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad input exits 2 with a one-line reason."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except FreqprobeError as err:
+        print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
