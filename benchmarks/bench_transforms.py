@@ -100,7 +100,7 @@ def cases(size: int) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
         ("bandpass:0.1,0.3,window=butterworth", fourier_gain(1 / (1 + (r / 0.3) ** 4) - 1 / (1 + (r / 0.1) ** 4))),
         ("phase_only", phase_only),
         ("wavelet:db2,level=2,keep=LL", wavelet_keep_ll),
-        ("dct:keep=low", dct_keep_low),
+        ("dct:keep=LOW", dct_keep_low),
         ("edges:sobel", sobel),
         ("edges:canny", canny),
         ("patchshuffle:8", patch_shuffle(rng)),

@@ -66,3 +66,23 @@ def test_info_counts_pixel_modes_of_a_folder(tmp_path: Path, capsys: pytest.Capt
     Image.new("L", (8, 8), 7).save(tmp_path / "gray.png")
     assert main(["info", str(tmp_path)]) == 0
     assert "L: 1, RGB: 3" in capsys.readouterr().out
+
+
+def test_demo_with_a_bad_size_or_unwritable_out_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--n", "4", "--size", "33"]) == 2
+    assert capsys.readouterr().err.strip().startswith("freqprobe demo: error: demo_sets needs")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["demo", "--out", str(blocker / "sub"), "--n", "4", "--size", "16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("freqprobe demo: error:") and "\n" not in err
+
+
+def test_warnings_are_printed_on_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("RGBA", (8, 8), (i, 0, 0, 128)).save(tmp_path / f"a{i}.png")
+    assert main(["info", str(tmp_path)]) == 0
+    warning_lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(warning_lines) == 1 and warning_lines[0].startswith("freqprobe info: warning:") and "alpha" in warning_lines[0]

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import freqprobe as fp
+from freqprobe.errors import DataError
 from freqprobe.data.demo import UPSAMPLER_TAPS, upsampling_generator
 
 
@@ -63,5 +64,5 @@ def test_generated_spectrum_carries_the_known_fingerprint() -> None:
 
 
 def test_demo_sets_reject_odd_sizes() -> None:
-    with pytest.raises(ValueError, match="even size"):
+    with pytest.raises(DataError, match="even size"):
         fp.demo_sets(n=4, size=33)

@@ -39,3 +39,9 @@ def test_streams_differ_across_seed_and_index_pairs() -> None:
     seeds = [s for seed in range(20) for s in image_seeds(seed, torch.arange(500))]
     assert len(set(seeds)) == len(seeds)
     assert all(0 <= s < 2**63 for s in seeds)
+
+
+def test_streams_of_different_transforms_are_independent() -> None:
+    index = torch.arange(4)
+    assert not torch.equal(keyed_uniform(0, index, (16,), "patchshuffle"), keyed_uniform(0, index, (16,), "phase_noise"))
+    torch.testing.assert_close(keyed_uniform(0, index, (16,), "noise"), keyed_uniform(0, index, (16,), "noise"))

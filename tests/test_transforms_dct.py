@@ -17,7 +17,7 @@ def images(n: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
 def reference(x: np.ndarray, block: int, cut: int, keep: str) -> np.ndarray:
     """Per-tile loop: scipy dctn -> zero the other band -> idctn."""
     u, v = np.meshgrid(np.arange(block), np.arange(block), indexing="ij")
-    kept = (u + v < cut) if keep == "low" else (u + v >= cut)
+    kept = (u + v < cut) if keep == "LOW" else (u + v >= cut)
     out = np.empty_like(x, dtype=np.float64)
     for i in range(0, x.shape[-2], block):
         for j in range(0, x.shape[-1], block):
@@ -46,13 +46,13 @@ def test_block_idct_inverts_block_dct() -> None:
 @pytest.mark.parametrize(
     ("spec", "size"),
     [
-        ("dct:keep=low", (32, 32)),
-        ("dct:keep=high", (24, 40)),
-        ("dct:keep=low,cut=1", (24, 40)),
-        ("dct:keep=high,cut=14", (16, 16)),
-        ("dct:block=4,keep=high,cut=3", (12, 20)),
-        ("dct:block=3,keep=low", (9, 15)),
-        ("dct:block=16,keep=low,cut=5", (32, 48)),
+        ("dct:keep=LOW", (32, 32)),
+        ("dct:keep=HIGH", (24, 40)),
+        ("dct:keep=LOW,cut=1", (24, 40)),
+        ("dct:keep=HIGH,cut=14", (16, 16)),
+        ("dct:block=4,keep=HIGH,cut=3", (12, 20)),
+        ("dct:block=3,keep=LOW", (9, 15)),
+        ("dct:block=16,keep=LOW,cut=5", (32, 48)),
     ],
 )
 def test_output_matches_per_block_scipy_reference(spec: str, size: tuple[int, int]) -> None:
@@ -65,7 +65,7 @@ def test_output_matches_per_block_scipy_reference(spec: str, size: tuple[int, in
 
 def test_keep_low_with_cut_one_is_the_block_mean() -> None:
     x = images(2, 16, 24)
-    out = fp.transform("dct:keep=low,cut=1")(x)
+    out = fp.transform("dct:keep=LOW,cut=1")(x)
     means = x.reshape(2, 3, 2, 8, 3, 8).mean(dim=(3, 5))
     torch.testing.assert_close(out, means.repeat_interleave(8, -2).repeat_interleave(8, -1), atol=1e-6, rtol=0)
 
@@ -73,8 +73,8 @@ def test_keep_low_with_cut_one_is_the_block_mean() -> None:
 @pytest.mark.parametrize("spec", ["block=8", "block=8,cut=1", "block=4,cut=5", "block=16,cut=11"])
 def test_low_plus_high_is_the_input_and_energies_add(spec: str) -> None:
     x = images(2, 32, 48)
-    low = fp.transform(f"dct:{spec},keep=low")(x)
-    high = fp.transform(f"dct:{spec},keep=high")(x)
+    low = fp.transform(f"dct:{spec},keep=LOW")(x)
+    high = fp.transform(f"dct:{spec},keep=HIGH")(x)
     torch.testing.assert_close(low + high, x, atol=1e-5, rtol=0)
     energy = (x.double() ** 2).sum()
     torch.testing.assert_close((low.double() ** 2).sum() + (high.double() ** 2).sum(), energy, atol=0, rtol=1e-5)
@@ -83,7 +83,7 @@ def test_low_plus_high_is_the_input_and_energies_add(spec: str) -> None:
 
 def test_runs_in_float32_for_half_precision_input() -> None:
     x = images(1, 16, 16).half()
-    out = fp.transform("dct:keep=high")(x)
+    out = fp.transform("dct:keep=HIGH")(x)
     assert out.dtype == torch.float16
     np.testing.assert_allclose(out.float().numpy(), reference(x.float().numpy(), 8, 4, "high"), atol=2e-3)
 
@@ -91,11 +91,11 @@ def test_runs_in_float32_for_half_precision_input() -> None:
 @pytest.mark.parametrize(
     ("spec", "canonical"),
     [
-        ("dct:keep=low", "dct:keep=low"),
-        ("dct:block=16,keep=high,cut=5", "dct:block=16,keep=high,cut=5"),
-        ("dct:block=8,keep=high,cut=4", "dct:keep=high"),
-        ("dct:block=4,keep=low,cut=2", "dct:block=4,keep=low"),
-        ("dct:keep=low,cut=3", "dct:keep=low,cut=3"),
+        ("dct:keep=LOW", "dct:keep=LOW"),
+        ("dct:block=16,keep=HIGH,cut=5", "dct:block=16,keep=HIGH,cut=5"),
+        ("dct:block=8,keep=HIGH,cut=4", "dct:keep=HIGH"),
+        ("dct:block=4,keep=LOW,cut=2", "dct:block=4,keep=LOW"),
+        ("dct:keep=LOW,cut=3", "dct:keep=LOW,cut=3"),
     ],
 )
 def test_spec_round_trips_to_canonical_form(spec: str, canonical: str) -> None:
@@ -108,11 +108,11 @@ def test_spec_round_trips_to_canonical_form(spec: str, canonical: str) -> None:
     ("spec", "fragment"),
     [
         ("dct", "missing argument; usage: dct:block=8,keep=...,cut=..."),
-        ("dct:keep=mid", "keep='mid'; choose one of low, high"),
-        ("dct:block=1,keep=low", "block=1 must be >= 2"),
-        ("dct:keep=low,cut=0", "cut=0 is outside [1, 14] for block=8"),
-        ("dct:keep=high,cut=15", "cut=15 is outside [1, 14] for block=8"),
-        ("dct:block=4,keep=high,cut=7", "cut=7 is outside [1, 6] for block=4"),
+        ("dct:keep=mid", "keep='MID'; choose one of LOW, HIGH"),
+        ("dct:block=1,keep=LOW", "block=1 must be >= 2"),
+        ("dct:keep=LOW,cut=0", "cut=0 is outside [1, 14] for block=8"),
+        ("dct:keep=HIGH,cut=15", "cut=15 is outside [1, 14] for block=8"),
+        ("dct:block=4,keep=HIGH,cut=7", "cut=7 is outside [1, 6] for block=4"),
     ],
 )
 def test_bad_specs_raise_spec_error(spec: str, fragment: str) -> None:
@@ -123,7 +123,12 @@ def test_bad_specs_raise_spec_error(spec: str, fragment: str) -> None:
 
 @pytest.mark.parametrize("size", [(30, 32), (32, 36), (7, 7)])
 def test_block_must_divide_the_image_size(size: tuple[int, int]) -> None:
-    with pytest.raises(SpecError, match=rf"^dct:keep=low: dct: block=8 must divide the image size, got {size[0]}x{size[1]}$"):
-        fp.transform("dct:keep=low", size=size)
+    with pytest.raises(SpecError, match=rf"^dct:keep=LOW: dct: block=8 must divide the image size, got {size[0]}x{size[1]}$"):
+        fp.transform("dct:keep=LOW", size=size)
     with pytest.raises(SpecError, match="must divide"):
-        fp.transform("dct:keep=low")(images(1, *size))
+        fp.transform("dct:keep=LOW")(images(1, *size))
+
+
+def test_band_names_are_case_insensitive_and_canonically_upper_case() -> None:
+    assert str(fp.transform("dct:keep=low")) == "dct:keep=LOW"
+    assert fp.transform("dct:keep=High") == fp.transform("dct:keep=HIGH")

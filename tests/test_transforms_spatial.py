@@ -81,7 +81,7 @@ def test_patchshuffle_puts_input_patch_order_j_at_row_major_position_j() -> None
     x = torch.rand(2, 3, 32, 16)  # not square: patches are 8x4
     index = torch.tensor([5, 9])
     out = fp.transform("patchshuffle:4,seed=2")(x, index)
-    order = keyed_permutation(2, index, 16)
+    order = keyed_permutation(2, index, 16, "patchshuffle")
     assert torch.equal(patches(out, 4), torch.gather(patches(x, 4), 1, order[:, :, None].expand(-1, -1, 3 * 8 * 4)))
 
 

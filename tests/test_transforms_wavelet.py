@@ -132,7 +132,7 @@ def test_defaults_are_left_out_of_the_canonical_spec() -> None:
         ("wavelet:haar,keep=LL,drop=HH", "exactly one of keep= or drop="),
         ("wavelet:haar", "exactly one of keep= or drop="),
         ("wavelet:haar,keep=XY", "keep='XY'; choose one of LL, LH, HL, HH"),
-        ("wavelet:haar,drop=ll", "drop='ll'; choose one of LL, LH, HL, HH"),
+        ("wavelet:haar,drop=xx", "drop='XX'; choose one of LL, LH, HL, HH"),
         ("wavelet:haar,keep=LL,mode=periodization", "mode='periodization'; choose one of"),
         ("wavelet:keep=LL", "missing argument; usage: wavelet:wavelet"),
     ],
@@ -158,3 +158,7 @@ def test_level_too_deep_for_size_names_the_maximum(spec: str, size: tuple[int, i
 def test_level_too_deep_is_checked_when_applied() -> None:
     with pytest.raises(SpecError, match="too deep"):
         fp.transform("wavelet:haar,level=4,keep=LL")(images(1, 8, 8))
+
+
+def test_band_names_are_case_insensitive() -> None:
+    assert str(fp.transform("wavelet:haar,keep=ll")) == "wavelet:haar,keep=LL"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
@@ -33,11 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; bad input exits 2 with a one-line reason."""
+    """Entry point; bad input exits 2 with a one-line reason, warnings are one line too."""
     args = build_parser().parse_args(argv)
-    try:
-        args.run(args)
-    except FreqprobeError as err:
-        print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        try:
+            args.run(args)
+        except (FreqprobeError, OSError) as err:
+            print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
+            return 2
     return 0
+
+
+def _one_line_warning(command: str):
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"freqprobe {command}: warning: {message}", file=sys.stderr)
+
+    return show

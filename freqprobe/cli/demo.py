@@ -10,7 +10,7 @@ HELP = "build the embedded demo sets and summarise them"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, help="run folder to write")
+    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder (default runs/demo)")
     parser.add_argument("--n", type=int, default=1000, help="images per set (default 1000)")
     parser.add_argument("--size", type=int, default=64, help="crop size in pixels (default 64)")
     parser.add_argument("--seed", type=int, default=0)

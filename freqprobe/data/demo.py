@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..errors import DataError
 from .imageset import ImageSet
 
 #: Colour photographs shipped with scikit-image (no download needed).
@@ -82,7 +83,7 @@ def demo_sets(n: int = 1000, size: int = 64, seed: int = 0) -> tuple[ImageSet, I
         (8, (32, 32), True)
     """
     if n < 1 or size < 8 or size % 2:
-        raise ValueError(f"demo_sets needs n >= 1 and an even size >= 8, got n={n}, size={size}")
+        raise DataError(f"demo_sets needs n >= 1 and an even size >= 8, got n={n}, size={size}")
     real = random_crops(demo_photos(), n, size, seed)
     names = [f"crop_{i:05d}" for i in range(n)]
     origin = f"demo(n={n}, size={size}, seed={seed})"

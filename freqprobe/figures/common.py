@@ -14,7 +14,7 @@ def save_figure(fig: Figure, stem: str | os.PathLike, dpi: int = 200) -> list[Pa
     """Write ``stem.pdf`` and ``stem.png``; each appears whole or not at all."""
     paths = []
     for suffix in (".pdf", ".png"):
-        final = Path(stem).with_suffix(suffix)
+        final = Path(f"{os.fspath(stem)}{suffix}")  # not with_suffix: "run.v2" keeps its dot
         with atomic_path(final) as partial:
             fig.savefig(partial, format=suffix[1:], dpi=dpi, bbox_inches="tight")
         paths.append(final)

@@ -10,6 +10,7 @@ them, and ``str()`` gives the canonical spec back (defaults left out).
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from torch import Tensor
 from ..errors import SpecError
 
 REGISTRY: dict[str, type[Transform]] = {}
+_STAGE_SEPARATOR = re.compile(r"\+(?=\s*[A-Za-z_])")  # "+" before a name, not in "1e+0"
 
 
 def register(cls: type[Transform]) -> type[Transform]:
@@ -66,7 +68,13 @@ class Transform:
 
     # -- shared machinery --------------------------------------------------------------
     def __call__(self, x: Tensor, index: Tensor | None = None) -> Tensor:
-        """Apply to a float batch ``(N, C, H, W)``; ``index`` defaults to ``arange(N)``."""
+        """Apply to a float batch ``(N, C, H, W)``.
+
+        ``index`` holds each image's position in its set; it defaults to ``arange(N)``,
+        which is right for a whole set in one batch. Random transforms need the true
+        indices when a set comes in several batches (``ImageSet.batches(with_index=True)``),
+        else every batch repeats the first one's draws.
+        """
         if not isinstance(x, Tensor) or x.ndim != 4 or not x.is_floating_point():
             got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"{self}: expected a float tensor (N, C, H, W), got {got}")
@@ -75,6 +83,8 @@ class Transform:
             index = torch.arange(x.shape[0], device=x.device)
         elif index.shape != (x.shape[0],):
             raise ValueError(f"{self}: index must have shape ({x.shape[0]},), got {tuple(index.shape)}")
+        if x.dtype in (torch.float16, torch.bfloat16):  # FFTs and codecs need float32
+            return self.apply(x.float(), index.to(x.device)).to(x.dtype)
         return self.apply(x, index.to(x.device))
 
     def fail(self, reason: str) -> SpecError:
@@ -155,7 +165,7 @@ def transform(spec: str | Transform, size: tuple[int, int] | int | None = None) 
     else:
         if not isinstance(spec, str) or not spec.strip():
             raise SpecError(f"transform spec must be a non-empty string, got {spec!r}")
-        stages = [_parse_stage(part.strip(), spec) for part in spec.split("+")]
+        stages = [_parse_stage(part.strip(), spec) for part in _STAGE_SEPARATOR.split(spec)]
         result = stages[0] if len(stages) == 1 else Compose(stages=tuple(stages))
     if size is not None:
         height, width = (size, size) if isinstance(size, int) else size
@@ -188,6 +198,8 @@ def _parse_args(cls: type[Transform], argtext: str) -> dict[str, Any]:
     positional: list[str] = []
     current: str | None = None
     for token in (t.strip() for t in argtext.split(",")) if argtext.strip() else []:
+        if not token:
+            raise SpecError(f"{cls.name}: empty argument (a stray comma?); {_usage(cls)}")
         if "=" in token:
             current, _, value = token.partition("=")
             current = current.strip()

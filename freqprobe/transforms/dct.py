@@ -1,10 +1,10 @@
 """Blockwise DCT band selection on the JPEG grid.
 
-Spec ``dct:block=B,keep=low|high,cut=K`` (defaults ``block=8``, ``cut=B//2``): each
+Spec ``dct:block=B,keep=LOW|HIGH,cut=K`` (defaults ``block=8``, ``cut=B//2``): each
 non-overlapping ``B x B`` tile, aligned at the top-left corner, goes through the
-orthonormal 2-D DCT-II (``scipy.fft.dctn(tile, norm="ortho")``); ``keep=low`` keeps the
+orthonormal 2-D DCT-II (``scipy.fft.dctn(tile, norm="ortho")``); ``keep=LOW`` keeps the
 coefficients ``(u, v)`` with ``u + v < K`` (the upper-left triangle, DC included) and
-``keep=high`` those with ``u + v >= K``; the inverse DCT gives the image back. The two
+``keep=HIGH`` those with ``u + v >= K``; the inverse DCT gives the image back. The two
 bands are complementary and orthogonal, so ``low + high`` is the input and their
 energies add up to its energy. ``B`` must divide both image sides.
 """
@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .base import Transform, register
 
-BANDS = ("low", "high")
+BANDS = ("LOW", "HIGH")
 
 
 def dct_matrix(size: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Tensor:
@@ -57,7 +57,7 @@ def band_mask(block: int, cut: int, keep: str, device: torch.device | str = "cpu
     """``(B, B)`` 0/1 mask over DCT indices ``(u, v)``: ``u + v < cut`` (low) or ``>= cut`` (high)."""
     index = torch.arange(block, device=device)
     low = (index[:, None] + index[None, :]) < cut
-    return (low if keep == "low" else ~low).float()
+    return (low if keep == "LOW" else ~low).float()
 
 
 @register
@@ -72,6 +72,7 @@ class BlockDCTBand(Transform):
     def __post_init__(self) -> None:
         if self.cut == self.block // 2:  # the default written out: one canonical spec
             object.__setattr__(self, "cut", None)
+        object.__setattr__(self, "keep", self.keep.upper())  # low/LOW alike; canonical LOW
         super().__post_init__()
 
     def _validate(self) -> None:

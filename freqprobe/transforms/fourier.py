@@ -82,10 +82,17 @@ def apply_mask(x: Tensor, mask: Tensor) -> Tensor:
     The mask is symmetrized first, so the output is real and equals the full complex
     filtering exactly; the half-spectrum (``rfft2``) does the work.
     """
-    height, width = x.shape[-2:]
-    half = hermitian_symmetrize(mask)[..., : width // 2 + 1].to(x.dtype)
-    spectrum = torch.fft.rfft2(x)
-    return torch.fft.irfft2(spectrum * half, s=(height, width))
+    return apply_half_mask(x, half_spectrum(hermitian_symmetrize(mask)).to(x.dtype))
+
+
+def half_spectrum(mask: Tensor) -> Tensor:
+    """The ``rfft2`` half ``(H, W // 2 + 1)`` of a Hermitian-symmetric full-grid mask."""
+    return mask[..., : mask.shape[-1] // 2 + 1]
+
+
+def apply_half_mask(x: Tensor, half: Tensor) -> Tensor:
+    """Filter ``(N, C, H, W)`` by a half-spectrum gain ``(H, W // 2 + 1)``."""
+    return torch.fft.irfft2(torch.fft.rfft2(x) * half, s=x.shape[-2:])
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -115,18 +122,19 @@ class _RadialFilter(Transform):
 
     def mask(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
         """The full-grid ``(H, W)`` gain this filter applies (float64, Hermitian-symmetric)."""
-        return _cached_mask(self, height, width, str(device))
+        mask = self.gain(radial_frequency(height, width, device))
+        if self.angle is not None:
+            mask = mask * sector_mask(height, width, self.angle, device)
+        return hermitian_symmetrize(mask)
 
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
-        return apply_mask(x, self.mask(*x.shape[-2:], device=x.device))
+        return apply_half_mask(x, _cached_half_mask(self, *x.shape[-2:], x.device, x.dtype))
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_mask(spec: _RadialFilter, height: int, width: int, device: str) -> Tensor:
-    mask = spec.gain(radial_frequency(height, width, device))
-    if spec.angle is not None:
-        mask = mask * sector_mask(height, width, spec.angle, device)
-    return hermitian_symmetrize(mask)
+def _cached_half_mask(spec: _RadialFilter, height: int, width: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The half-spectrum gain in the images' dtype, built once per size and device."""
+    return half_spectrum(spec.mask(height, width, device)).to(dtype)
 
 
 @register

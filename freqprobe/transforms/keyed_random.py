@@ -9,6 +9,8 @@ draws themselves are torch's own (8x faster on CPU than hashing every element).
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 from torch import Tensor
 
@@ -22,33 +24,38 @@ def pcg_hash(v: Tensor) -> Tensor:
     return ((word >> 22) ^ word) & _MASK
 
 
-def image_seeds(seed: int, index: Tensor) -> list[int]:
-    """One 63-bit generator seed per image, from ``(seed, index)``."""
-    key = pcg_hash(torch.tensor(seed & _MASK, dtype=torch.int64))
+def image_seeds(seed: int, index: Tensor, stream: str = "") -> list[int]:
+    """One 63-bit generator seed per image, from ``(seed, index)`` and a stream name.
+
+    Transforms pass their name as ``stream`` so that, for the same seed, patch-shuffle's
+    permutation and phase-noise's angles are not drawn from the same numbers.
+    """
+    salt = int.from_bytes(hashlib.blake2b(stream.encode(), digest_size=4).digest(), "little")
+    key = pcg_hash(torch.tensor((seed ^ salt) & _MASK, dtype=torch.int64))
     low = pcg_hash(key ^ (index.detach().cpu().long() & _MASK))
     high = pcg_hash(low ^ 0x9E3779B9)
     return ((high & 0x7FFFFFFF) << 32 | low).tolist()
 
 
-def _draw(seed: int, index: Tensor, shape: tuple[int, ...], sampler) -> Tensor:
+def _draw(seed: int, index: Tensor, shape: tuple[int, ...], sampler, stream: str) -> Tensor:
     device = index.device
     out = torch.empty((len(index), *shape), device=device)
-    for row, image_seed in enumerate(image_seeds(seed, index)):
+    for row, image_seed in enumerate(image_seeds(seed, index, stream)):
         generator = torch.Generator(device=device).manual_seed(image_seed)
         out[row] = sampler(shape, generator=generator, device=device)
     return out
 
 
-def keyed_uniform(seed: int, index: Tensor, shape: tuple[int, ...]) -> Tensor:
+def keyed_uniform(seed: int, index: Tensor, shape: tuple[int, ...], stream: str = "") -> Tensor:
     """Uniform float32 in ``[0, 1)`` of shape ``(len(index), *shape)``."""
-    return _draw(seed, index, shape, torch.rand)
+    return _draw(seed, index, shape, torch.rand, stream)
 
 
-def keyed_normal(seed: int, index: Tensor, shape: tuple[int, ...]) -> Tensor:
+def keyed_normal(seed: int, index: Tensor, shape: tuple[int, ...], stream: str = "") -> Tensor:
     """Standard normal float32 of shape ``(len(index), *shape)``."""
-    return _draw(seed, index, shape, torch.randn)
+    return _draw(seed, index, shape, torch.randn, stream)
 
 
-def keyed_permutation(seed: int, index: Tensor, n: int) -> Tensor:
+def keyed_permutation(seed: int, index: Tensor, n: int, stream: str = "") -> Tensor:
     """A random permutation of ``range(n)`` per image, shape ``(len(index), n)``."""
-    return torch.argsort(keyed_uniform(seed, index, (n,)), dim=1, stable=True)
+    return torch.argsort(keyed_uniform(seed, index, (n,), stream), dim=1, stable=True)

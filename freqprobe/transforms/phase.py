@@ -60,7 +60,7 @@ def odd_symmetric_phase(degrees: float, seed: int, index: Tensor, height: int, w
     partner = linear[neg_y][:, neg_x]
     canonical = torch.minimum(linear, partner)
     sign = torch.sign(partner - linear).to(torch.float32)  # +1 canonical, -1 mirror, 0 self
-    u = keyed_uniform(seed, index, (height * width,))[:, canonical]
+    u = keyed_uniform(seed, index, (height * width,), "phase_noise")[:, canonical]
     return (2.0 * u - 1.0) * math.radians(degrees) * sign
 
 
@@ -105,12 +105,17 @@ class PowerEqualize(Transform):
         object.__setattr__(self, "_mean_amplitude", total / count)
         return self
 
+    def check_size(self, height: int, width: int) -> None:
+        mean = getattr(self, "_mean_amplitude", None)
+        if mean is not None and (mean.shape[-2] != height or mean.shape[-1] != width // 2 + 1):
+            raise self.fail(f"fitted on images of another size than {height}x{width}")
+
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
         mean = getattr(self, "_mean_amplitude", None)
         if mean is None:
             raise self.fail("needs the set's mean amplitude: call .fit(images) first")
-        height, width = x.shape[-2:]
-        if mean.shape[-2] != height or mean.shape[-1] != width // 2 + 1 or mean.shape[0] != x.shape[1]:
-            raise self.fail(f"fitted on images of another size or channel count than {tuple(x.shape[1:])}")
+        if mean.shape[0] != x.shape[1]:
+            raise self.fail(f"fitted on {mean.shape[0]}-channel images, got {x.shape[1]} channels")
         phasor = unit_phasor(torch.fft.rfft2(x))
+        height, width = x.shape[-2:]
         return torch.fft.irfft2(phasor * mean.to(x.device, x.dtype), s=(height, width))

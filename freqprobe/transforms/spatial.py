@@ -80,7 +80,7 @@ class PatchShuffle(Transform):
     """Cut each image into a ``K x K`` grid of equal patches and permute them, per image.
 
     With patches numbered row-major, output patch ``j`` is input patch ``order[j]``, where
-    ``order = keyed_permutation(seed, index, K * K)``.
+    ``order = keyed_permutation(seed, index, K * K, "patchshuffle")``.
     """
 
     name = "patchshuffle"
@@ -103,7 +103,7 @@ class PatchShuffle(Transform):
         n, c, h, w = x.shape
         k = self.grid
         patches = x.reshape(n, c, k, h // k, k, w // k).permute(0, 2, 4, 1, 3, 5).reshape(n, k * k, -1)
-        order = keyed_permutation(self.seed, index, k * k)
+        order = keyed_permutation(self.seed, index, k * k, self.name)
         shuffled = torch.gather(patches, 1, order[:, :, None].expand_as(patches))
         return shuffled.reshape(n, k, k, c, h // k, w // k).permute(0, 3, 1, 4, 2, 5).reshape(n, c, h, w)
 
@@ -161,7 +161,7 @@ class Noise(Transform):
             raise self.fail(f"std={self.std} must be > 0")
 
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
-        noise = keyed_normal(self.seed, index, tuple(x.shape[1:]))
+        noise = keyed_normal(self.seed, index, tuple(x.shape[1:]), self.name)
         return x + self.std * noise.to(x.dtype)
 
 

@@ -71,6 +71,12 @@ class WaveletBand(Transform):
     drop: str | None = None
     mode: str = "symmetric"
 
+    def __post_init__(self) -> None:
+        for key in ("keep", "drop"):  # ll/LL alike; canonical upper case
+            if isinstance(getattr(self, key), str):
+                object.__setattr__(self, key, getattr(self, key).upper())
+        super().__post_init__()
+
     def _validate(self) -> None:
         if self.wavelet not in discrete_wavelets():
             close = difflib.get_close_matches(self.wavelet, discrete_wavelets(), n=5)
