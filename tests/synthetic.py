@@ -18,3 +18,30 @@ def natural_like(n: int, height: int, width: int, channels: int = 3, seed: int =
     images -= images.min(axis=(-2, -1), keepdims=True)
     images /= images.max(axis=(-2, -1), keepdims=True)
     return torch.from_numpy(images).float()
+
+
+def planted_sets(
+    n: int, size: int, fy: float, fx: float, amplitude: float, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 ``(real, fake)``: independent 1/f images; the fake ones carry a fixed
+    sinusoid at ``(fy, fx)`` cycles/pixel — a difference planted at one frequency."""
+    real = natural_like(n, size, size, seed=seed)
+    fake = natural_like(n, size, size, seed=seed + 1)
+    yy, xx = np.mgrid[:size, :size]
+    wave = torch.from_numpy(amplitude * np.cos(2 * np.pi * (fy * yy + fx * xx))).float()
+    fake = (fake * (1 - 2 * amplitude) + amplitude + wave).clamp(0, 1)
+    real = real * (1 - 2 * amplitude) + amplitude
+    return (real * 255).round().to(torch.uint8), (fake * 255).round().to(torch.uint8)
+
+
+def tiny_net(num_classes: int) -> torch.nn.Module:
+    """A user model for ``module:factory`` tests."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+        torch.nn.Linear(8, num_classes),
+    )
+
+
+def wrong_net(num_classes: int) -> torch.nn.Module:
+    """A user model that gives one logit too many."""
+    return tiny_net(num_classes + 1)

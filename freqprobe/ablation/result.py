@@ -1,0 +1,96 @@
+"""``AblationResult``: the tables of a study, their summary, saving and figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import FreqprobeError
+from ..io import write_table
+from ..stats import wilson_interval
+
+RESULT_COLUMNS = [
+    "task", "variant", "seed", "mode", "model", "train_variant", "n_train", "n_test",
+    "accuracy", "ci_low", "ci_high", "p_value", "auc", "chance", "run",
+]  # fmt: skip
+
+
+@dataclasses.dataclass
+class AblationResult:
+    """One row per (task, variant, seed, mode) in ``table``; K-way confusions in ``confusion``.
+
+    ``summary`` aggregates the seeds: mean, std, min and max accuracy, the Wilson interval
+    of one test set at the mean accuracy (the test-sampling uncertainty; seeds scored on
+    one test set are not independent trials, so their spread is reported separately),
+    the largest p-value over seeds, and the mean AUC.
+    """
+
+    table: pd.DataFrame
+    confusion: pd.DataFrame
+    folder: Path | None = None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for (task, variant, mode), group in self.table.groupby(["task", "variant", "mode"], sort=False):
+            n_test = int(group["n_test"].iloc[0])
+            mean = float(group["accuracy"].mean())
+            low, high = wilson_interval(round(mean * n_test), n_test)
+            rows.append(
+                {
+                    "task": task,
+                    "variant": variant,
+                    "mode": mode,
+                    "n_seeds": len(group),
+                    "n_test": n_test,
+                    "accuracy": mean,
+                    "accuracy_std": float(group["accuracy"].std(ddof=1)) if len(group) > 1 else 0.0,
+                    "accuracy_min": float(group["accuracy"].min()),
+                    "accuracy_max": float(group["accuracy"].max()),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "p_value_max": float(group["p_value"].max()),
+                    "auc": float(group["auc"].mean()),
+                    "chance": float(group["chance"].iloc[0]),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    @property
+    def null_ok(self) -> bool:
+        """Whether every null-control interval contains chance (else: leakage or a bug)."""
+        null = self.table[self.table["task"] == "null"]
+        return bool(((null["ci_low"] <= null["chance"]) & (null["chance"] <= null["ci_high"])).all())
+
+    def save(self, folder: str | os.PathLike) -> list[Path]:
+        """Write ``results.csv``, ``summary.csv``, ``confusion.csv`` (K-way) and the figures."""
+        from ..figures.ablation import save_ablation_figures
+
+        folder = Path(folder)
+        paths = [write_table(self.table, folder / "results.csv"), write_table(self.summary, folder / "summary.csv")]
+        if not self.confusion.empty:
+            paths.append(write_table(self.confusion, folder / "confusion.csv"))
+        paths += save_ablation_figures(self.table, self.summary, folder)
+        return paths
+
+    def plot(self, ax=None):
+        """Accuracy per variant with intervals, seeds as dots and a chance line."""
+        from ..figures.ablation import plot_accuracy_bars
+
+        return plot_accuracy_bars(self.summary, self.table, ax=ax)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> AblationResult:
+        """Read a saved study (figures can be redrawn from it without retraining)."""
+        folder = Path(folder)
+        if not (folder / "results.csv").exists():
+            raise FreqprobeError(f"{folder}: no results.csv (not an ablation run folder)")
+        confusion_path = folder / "confusion.csv"
+        confusion = pd.read_csv(confusion_path) if confusion_path.exists() else pd.DataFrame()
+        return cls(pd.read_csv(folder / "results.csv"), confusion, folder)
+
+    def _repr_html_(self) -> str:  # a notebook shows the summary
+        return self.summary._repr_html_()

@@ -1,0 +1,164 @@
+"""One run of a study: train on a variant, score on one or more variants.
+
+A run is a pure function of its ``RunSpec`` (task, data fingerprints, split, training
+variant, seed, model, recipe): its key hashes exactly that, so finished runs are reused,
+an interrupted study resumes, and runs could be shipped to any worker as they are.
+The test variants are not part of the key: a model trained once (say on the originals)
+serves every variant it is later scored on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._version import __version__
+from ..io import atomic_path
+from ..models import Classifier, build_classifier
+from ..stats import binomial_p_value, roc_auc, wilson_interval
+from ..training import Recipe, predict_proba, train_classifier
+from ..transforms import transform
+from .tasks import Task
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything a trained model depends on."""
+
+    task: str
+    classes: tuple[str, ...]
+    data: tuple[str, ...]  # fingerprints of the image sets
+    split: tuple[float, int, str]  # test_size, split_seed, paired
+    variant: str  # what the model is trained on
+    seed: int
+    model: str
+    recipe: Recipe
+
+    @property
+    def key(self) -> str:
+        payload = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def evaluate(probabilities: torch.Tensor, labels: torch.Tensor, n_train: int) -> dict[str, Any]:
+    """Accuracy with its Wilson 95% interval, the binomial p-value against chance, AUC."""
+    k = probabilities.shape[1]
+    predicted = probabilities.argmax(dim=1)
+    correct = int((predicted == labels).sum())
+    total = len(labels)
+    low, high = wilson_interval(correct, total)
+    scores = probabilities[:, 1].numpy() if k == 2 else probabilities.numpy()
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (labels.numpy(), predicted.numpy()), 1)
+    return {
+        "n_train": n_train,
+        "n_test": total,
+        "accuracy": correct / total,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": binomial_p_value(correct, total, 1 / k),
+        "auc": roc_auc(scores, labels.numpy()),
+        "chance": 1 / k,
+        "confusion": confusion.tolist(),
+    }
+
+
+class RunStore:
+    """Finished runs: ``runs/<key>.json`` (spec and scores) and ``runs/<key>.pt`` (weights).
+
+    Both are written atomically, weights first, so a JSON file means a finished run. With
+    no folder the store lives in memory (a notebook session that saves nothing).
+    """
+
+    def __init__(self, folder: str | os.PathLike | None) -> None:
+        self.folder = None if folder is None else Path(folder) / "runs"
+        self._records: dict[str, dict[str, Any]] = {}
+        self._models: dict[str, Classifier] = {}
+
+    def record(self, key: str) -> dict[str, Any] | None:
+        if key not in self._records and self.folder is not None and (self.folder / f"{key}.json").exists():
+            self._records[key] = json.loads((self.folder / f"{key}.json").read_text())
+        return self._records.get(key)
+
+    def put(self, key: str, record: dict[str, Any], model: Classifier) -> None:
+        self._records[key] = record
+        if self.folder is None:
+            self._models[key] = model
+            return
+        with atomic_path(self.folder / f"{key}.pt") as partial:
+            torch.save(model.state_dict(), partial)
+        with atomic_path(self.folder / f"{key}.json") as partial:
+            partial.write_text(json.dumps(record, indent=1))
+
+    def model(self, key: str, device: torch.device) -> Classifier:
+        """The trained classifier of a finished run (weights loaded with ``weights_only``)."""
+        if key in self._models:
+            return self._models[key].to(device)
+        record = self.record(key)
+        if record is None or self.folder is None:
+            raise KeyError(f"no finished run {key}")
+        spec = record["spec"]
+        model = build_classifier(spec["model"], len(spec["classes"]), record["image_size"])
+        state = torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+
+def execute(
+    spec: RunSpec,
+    task: Task,
+    test_variants: list[str],
+    store: RunStore,
+    device: torch.device,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Train (unless finished before) and score on every test variant not scored yet."""
+    key = spec.key
+    record = store.record(key)
+    if record is not None and all(v in record["scores"] for v in test_variants):
+        return record
+    if record is None:
+        start = time.perf_counter()
+        train_transform = transform(spec.variant).fit(TrainingBatches(task, device))
+        torch.manual_seed(spec.seed)
+        model = build_classifier(spec.model, len(spec.classes), task.train.image_size[0])
+        train_classifier(model, task.train, train_transform, spec.recipe, spec.seed, device, progress)
+        record = {
+            "spec": dataclasses.asdict(spec),
+            "key": key,
+            "freqprobe": __version__,
+            "image_size": task.train.image_size[0],
+            "train_seconds": round(time.perf_counter() - start, 2),
+            "scores": {},
+        }
+        fitted = {spec.variant: train_transform}
+    else:
+        model = store.model(key, device)
+        fitted = {}
+    missing = [v for v in test_variants if v not in record["scores"]]
+    for variant in missing:
+        # a fitted transform (power_equalize) learns its statistics from training images only
+        test_transform = fitted.get(variant) or transform(variant).fit(TrainingBatches(task, device))
+        probabilities = predict_proba(model, task.test, test_transform, device)
+        record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
+    store.put(key, record, model)
+    return record
+
+
+class TrainingBatches:
+    """Training images as ``(index, float batch)`` pairs, re-iterable (for ``Transform.fit``)."""
+
+    def __init__(self, task: Task, device: torch.device) -> None:
+        self.task, self.device = task, device
+
+    def __iter__(self):
+        for x, index, _ in self.task.train.batches(1024, self.device):
+            yield index, x

@@ -1,0 +1,99 @@
+"""The classification tasks of a study, on one leak-free split of the image sets.
+
+One split serves every run of a study (so variants and seeds are compared on the same
+test images). Classes are balanced by subsampling each to the smallest, so chance is 1/K.
+Tasks: ``binary`` (two sets) or ``kway`` (more), one ``pair:A|B`` per pair of sets when
+there are more than two, and the ``null`` control: the real set's training and test
+images each cut in two halves and classified against each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import torch
+from torch import Tensor
+
+from ..data import ImageSet, train_test_split
+from ..errors import DataError
+from ..training import LabelledImages
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A K-way classification: class names in label order, training and test samples."""
+
+    name: str
+    classes: tuple[str, ...]
+    train: LabelledImages
+    test: LabelledImages
+
+
+def check_same_size(sets: dict[str, ImageSet]) -> None:
+    sizes = {name: s.size for name, s in sets.items()}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name} {h}x{w}" for name, (h, w) in sizes.items())
+        raise DataError(f"image sets differ in size ({listed}); load them with the same size=")
+
+
+def build_tasks(
+    sets: dict[str, ImageSet],
+    test_size: float,
+    split_seed: int,
+    paired: bool | str,
+    pairwise: bool,
+    null: bool,
+) -> list[Task]:
+    """Every task of a study; ``sets`` maps class names to sets, the real set first."""
+    if len(sets) < 2:
+        raise DataError("a study needs at least two image sets (real and one generated)")
+    check_same_size(sets)
+    names = list(sets)
+    splits = dict(zip(names, train_test_split(*sets.values(), test_size=test_size, seed=split_seed, paired=paired)))
+    generator = torch.Generator().manual_seed(split_seed)
+    images = [sets[name].images for name in names]
+
+    def labelled(members: list[tuple[int, Tensor]]) -> LabelledImages:
+        """``members``: (source position, indices) per class, balanced to the smallest class."""
+        smallest = min(len(idx) for _, idx in members)
+        source, index, label = [], [], []
+        for k, (s, idx) in enumerate(members):
+            kept = idx[torch.randperm(len(idx), generator=generator)[:smallest]].sort().values
+            source.append(torch.full_like(kept, s))
+            index.append(kept)
+            label.append(torch.full_like(kept, k))
+        return LabelledImages(images, torch.cat(source), torch.cat(index), torch.cat(label))
+
+    def task(name: str, members: list[str]) -> Task:
+        positions = [names.index(m) for m in members]
+        return Task(
+            name,
+            tuple(members),
+            labelled([(p, splits[names[p]][0]) for p in positions]),
+            labelled([(p, splits[names[p]][1]) for p in positions]),
+        )
+
+    tasks = [task("binary" if len(names) == 2 else "kway", names)]
+    if pairwise and len(names) > 2:
+        tasks += [task(f"pair:{a}|{b}", [a, b]) for a, b in itertools.combinations(names, 2)]
+    if null:
+        tasks.append(null_task(names[0], splits[names[0]], generator, labelled))
+    return tasks
+
+
+def null_task(real: str, split: tuple[Tensor, Tensor], generator: torch.Generator, labelled) -> Task:
+    """The real set against itself: each side of the split cut in two random halves."""
+    halves = []
+    for side in split:
+        if len(side) < 4:
+            raise DataError(f"{real}: too few images for the null control ({len(side)} on one side of the split)")
+        shuffled = side[torch.randperm(len(side), generator=generator)]
+        halves.append((shuffled[: len(side) // 2].sort().values, shuffled[len(side) // 2 :].sort().values))
+    (train_a, train_b), (test_a, test_b) = halves
+    return Task(
+        "null",
+        (f"{real}/A", f"{real}/B"),
+        labelled([(0, train_a), (0, train_b)]),
+        labelled([(0, test_a), (0, test_b)]),
+    )

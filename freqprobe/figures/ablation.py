@@ -1,0 +1,112 @@
+"""Figures of an ablation study, drawn from its saved tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+
+from ..transforms import transform
+from ..transforms.fourier import HighPass, LowPass
+from .common import save_figure
+
+MODE_COLOURS = {"retrain": "#1f77b4", "probe": "#ff7f0e"}
+NULL_COLOUR = "#7f7f7f"
+
+
+def main_task(summary: pd.DataFrame) -> str:
+    return "binary" if (summary["task"] == "binary").any() else "kway"
+
+
+def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> Figure:
+    """Bars of mean accuracy per variant (one colour per mode) with Wilson intervals,
+    each seed as a dot, the null control in grey, and the chance level as a line."""
+    task = main_task(summary)
+    rows = summary[(summary["task"] == task) | (summary["task"] == "null")]
+    variants = list(dict.fromkeys(rows["variant"]))
+    modes = [m for m in MODE_COLOURS if (rows["mode"] == m).any()]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(variants) * len(modes) + 1.5), 3.2))
+    else:
+        fig = ax.figure
+    width = 0.8 / len(modes)
+    for j, run_mode in enumerate(modes):
+        for i, variant in enumerate(variants):
+            row = rows[(rows["variant"] == variant) & (rows["mode"] == run_mode)]
+            if row.empty:
+                continue
+            row = row.iloc[0]
+            x = i + (j - (len(modes) - 1) / 2) * width
+            colour = NULL_COLOUR if variant == "null" else MODE_COLOURS[run_mode]
+            ax.bar(x, row["accuracy"], width * 0.9, color=colour, alpha=0.85)
+            ax.errorbar(x, row["accuracy"], yerr=[[row["accuracy"] - row["ci_low"]], [row["ci_high"] - row["accuracy"]]],
+                        color="black", capsize=2, linewidth=0.8)  # fmt: skip
+            seeds = table[(table["task"] == row["task"]) & (table["variant"] == variant) & (table["mode"] == run_mode)]
+            ax.scatter(np.full(len(seeds), x), seeds["accuracy"], s=6, color="black", zorder=3)
+    chance = float(rows["chance"].iloc[0])
+    ax.axhline(chance, color="black", linestyle="--", linewidth=0.8, label=f"chance ({chance:.2g})")
+    ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(min(chance - 0.1, float(rows["ci_low"].min()) - 0.02), 1.0)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=MODE_COLOURS[m]) for m in modes]
+    ax.legend(handles + ax.get_legend_handles_labels()[0][-1:], modes + [f"chance ({chance:.2g})"], fontsize=7, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(f"{task}: accuracy per variant (95% Wilson interval, dots = seeds)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def cutoff_sweeps(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the main task whose variant is a plain low- or high-pass, with its cutoff."""
+    rows = []
+    for _, row in summary[summary["task"] == main_task(summary)].iterrows():
+        t = transform(row["variant"])
+        if isinstance(t, (LowPass, HighPass)) and t.angle is None:
+            rows.append({**row.to_dict(), "kind": t.name, "window": t.window, "cutoff": t.cutoff})
+    return pd.DataFrame(rows)
+
+
+def plot_cutoff_sweep(summary: pd.DataFrame, ax=None) -> Figure | None:
+    """Accuracy against cutoff for low-pass and high-pass on one axis (None without a sweep)."""
+    sweeps = cutoff_sweeps(summary)
+    if sweeps.empty or sweeps.groupby(["kind", "window", "mode"]).size().max() < 2:
+        return None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    else:
+        fig = ax.figure
+    styles = {"lowpass": ("#2ca02c", "o"), "highpass": ("#d62728", "s")}
+    for (kind, window, run_mode), group in sweeps.groupby(["kind", "window", "mode"]):
+        if len(group) < 2:
+            continue
+        group = group.sort_values("cutoff")
+        colour, marker = styles[kind]
+        line = "-" if run_mode == "retrain" else ":"
+        label = f"{kind} ({window}{', ' + run_mode if run_mode != 'retrain' else ''})"
+        ax.plot(group["cutoff"], group["accuracy"], line, marker=marker, color=colour, label=label, markersize=4)
+        ax.fill_between(group["cutoff"], group["ci_low"], group["ci_high"], color=colour, alpha=0.15, linewidth=0)
+    chance = float(sweeps["chance"].iloc[0])
+    ax.axhline(chance, color="black", linestyle="--", linewidth=0.8, label="chance")
+    ax.set_xlabel("cutoff (cycles/pixel)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=7, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title("accuracy against cutoff: which frequencies carry the difference", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_ablation_figures(table: pd.DataFrame, summary: pd.DataFrame, folder: Path) -> list[Path]:
+    """``ablation.png/.pdf`` and, when the variants sweep a cutoff, ``cutoff.png/.pdf``."""
+    paths = []
+    fig = plot_accuracy_bars(summary, table)
+    paths += save_figure(fig, folder / "ablation")
+    plt.close(fig)
+    sweep = plot_cutoff_sweep(summary)
+    if sweep is not None:
+        paths += save_figure(sweep, folder / "cutoff")
+        plt.close(sweep)
+    return paths

@@ -1,0 +1,172 @@
+"""Distribution classification on synthetic sets with known answers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+import freqprobe as fp
+from freqprobe.ablation import runs
+from freqprobe.errors import FreqprobeError
+from freqprobe.training import Recipe
+
+from synthetic import planted_sets
+
+FAST = Recipe(epochs=2, min_steps=80)
+
+
+def sets(fy: float, fx: float, amplitude: float = 0.06, n: int = 160, seed: int = 0) -> tuple[fp.ImageSet, fp.ImageSet]:
+    real, fake = planted_sets(n, 32, fy, fx, amplitude, seed)
+    return fp.ImageSet(real, origin="real"), fp.ImageSet(fake, origin="fake")
+
+
+def accuracy(result: fp.AblationResult, variant: str, task: str = "binary", mode: str = "retrain") -> pd.Series:
+    rows = result.table[(result.table["variant"] == variant) & (result.table["task"] == task) & (result.table["mode"] == mode)]
+    return rows.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def high_frequency_study() -> fp.AblationResult:
+    real, fake = sets(fy=0.3, fx=0.4)  # radius 0.5
+    return fp.ablate(real, fake, ["lowpass:0.25", "highpass:0.25"], seeds=1, recipe=FAST, progress=False)
+
+
+def test_a_high_frequency_difference_survives_high_pass_and_vanishes_under_low_pass(high_frequency_study) -> None:
+    high = accuracy(high_frequency_study, "highpass:0.25")
+    low = accuracy(high_frequency_study, "lowpass:0.25")
+    assert high["accuracy"] > 0.9 and high["p_value"] < 1e-6
+    assert low["ci_low"] <= 0.5 <= low["ci_high"]
+
+
+def test_a_low_frequency_difference_survives_low_pass_and_vanishes_under_high_pass() -> None:
+    real, fake = sets(fy=0.0, fx=1 / 32, amplitude=0.08)
+    result = fp.ablate(real, fake, ["lowpass:0.1", "highpass:0.2"], seeds=1, recipe=FAST, progress=False, null=False)
+    assert accuracy(result, "lowpass:0.1")["accuracy"] > 0.9
+    high = accuracy(result, "highpass:0.2")
+    assert high["ci_low"] <= 0.5 <= high["ci_high"]
+
+
+def test_the_null_control_sits_at_chance(high_frequency_study) -> None:
+    null = accuracy(high_frequency_study, "null", task="null")
+    assert null["ci_low"] <= 0.5 <= null["ci_high"]
+    assert high_frequency_study.null_ok
+    assert null["n_test"] < accuracy(high_frequency_study, "highpass:0.25")["n_test"]  # half the real test set
+
+
+def test_results_table_has_the_contract_columns(high_frequency_study) -> None:
+    table = high_frequency_study.table
+    for column in ["variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value", "auc"]:
+        assert column in table.columns
+    assert set(table["variant"]) == {"lowpass:0.25", "highpass:0.25", "null"}
+    assert (table["n_train"] == 2 * 128).all() or set(table["task"]) == {"binary", "null"}
+    assert ((table["ci_low"] <= table["accuracy"]) & (table["accuracy"] <= table["ci_high"])).all()
+
+
+def test_same_seed_gives_the_same_numbers() -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=64)
+    first = fp.ablate(real, fake, ["patchshuffle:4"], seeds=[3], recipe=FAST, progress=False, null=False)
+    second = fp.ablate(real, fake, ["patchshuffle:4"], seeds=[3], recipe=FAST, progress=False, null=False)
+    pd.testing.assert_frame_equal(first.table, second.table)
+
+
+def test_an_interrupted_study_resumes_without_retraining_finished_runs(tmp_path: Path, monkeypatch) -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=64)
+    variants = ["original", "lowpass:0.2", "highpass:0.2"]
+    first = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False, null=False)
+    finished = sorted((tmp_path / "runs").glob("*.json"))
+    assert len(finished) == 3 and len(list((tmp_path / "runs").glob("*.pt"))) == 3
+    finished[1].unlink()  # as if the study was killed while this run trained
+    calls = []
+    original_train = runs.train_classifier
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
+    second = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False, null=False)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first.table, second.table)
+    saved = fp.AblationResult.load(tmp_path)
+    pd.testing.assert_frame_equal(saved.table, second.table, check_dtype=False)
+    assert (tmp_path / "ablation.png").exists() and (tmp_path / "summary.csv").exists()
+
+
+def test_probe_mode_trains_once_and_scores_every_variant(monkeypatch) -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=64)
+    calls = []
+    original_train = runs.train_classifier
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
+    result = fp.ablate(real, fake, ["original", "lowpass:0.2", "grayscale"], seeds=1, mode="probe", recipe=FAST, progress=False, null=False)
+    assert len(calls) == 1
+    assert set(result.table["variant"]) == {"original", "lowpass:0.2", "grayscale"}
+    assert (result.table["train_variant"] == "original").all() and (result.table["mode"] == "probe").all()
+
+
+def test_k_way_study_has_confusions_and_pairwise_tasks() -> None:
+    real, high = sets(fy=0.3, fx=0.4, n=96)
+    _, low = sets(fy=0.0, fx=1 / 32, amplitude=0.08, n=96, seed=5)
+    result = fp.ablate(real, [high, low], ["original"], seeds=1, recipe=FAST, progress=False, null=False, names=["real", "hi", "lo"])
+    tasks = set(result.table["task"])
+    assert tasks == {"kway", "pair:real|hi", "pair:real|lo", "pair:hi|lo"}
+    kway = accuracy(result, "original", task="kway")
+    assert kway["chance"] == pytest.approx(1 / 3) and kway["accuracy"] > 0.6
+    confusion = result.confusion[result.confusion["task"] == "kway"]
+    assert len(confusion) == 9 and confusion["count"].sum() == kway["n_test"]
+
+
+def test_a_user_model_from_module_factory_is_trained() -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=64)
+    result = fp.ablate(real, fake, ["original"], seeds=1, model="synthetic:tiny_net", recipe=FAST, progress=False, null=False)
+    assert result.table["model"].iloc[0] == "synthetic:tiny_net"
+
+
+def test_saved_weights_load_safely_into_the_trained_classifier(tmp_path: Path) -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=64)
+    result = fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, out=tmp_path, progress=False, null=False)
+    key = result.table["run"].iloc[0]
+    model = runs.RunStore(tmp_path).model(key, torch.device("cpu"))
+    x = real.float("cpu")[:4]
+    assert model(x).shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"variants": ["lowpass:0.9"]}, "outside (0, 0.71]"),
+        ({"variants": ["patchshuffle:5"]}, "does not divide 32x32"),
+        ({"mode": "sideways"}, "mode must be retrain, probe or both"),
+        ({"model": "synthetic:wrong_net"}, "must map (N, 3, H, W) to (N, 2) logits"),
+        ({"model": "nosuchmodule:net"}, "cannot import"),
+        ({"fakes": []}, "at least one generated set"),
+    ],
+)
+def test_bad_input_fails_before_any_training(kwargs: dict, fragment: str, monkeypatch) -> None:
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
+    real, fake = sets(fy=0.3, fx=0.4, n=32)
+    arguments = {"real": real, "fakes": fake, "variants": ["original"], "recipe": FAST, "progress": False, **kwargs}
+    with pytest.raises(FreqprobeError) as info:
+        fp.ablate(**arguments)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sets_of_different_sizes_or_too_small_are_refused(monkeypatch) -> None:
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
+    real, fake = sets(fy=0.3, fx=0.4, n=32)
+    with pytest.raises(FreqprobeError, match="differ in size"):
+        fp.ablate(real, fp.ImageSet(torch.zeros(32, 3, 16, 16, dtype=torch.uint8)), progress=False)
+    with pytest.raises(FreqprobeError, match="need at least 2 on each side"):
+        fp.ablate(real[:4], fake[:4], progress=False)
+
+
+def test_null_control_failure_warns_loudly() -> None:
+    table = pd.DataFrame(
+        [{"task": "null", "variant": "null", "seed": 0, "mode": "retrain", "accuracy": 0.8, "ci_low": 0.7, "ci_high": 0.9, "chance": 0.5}]
+    )
+    assert not fp.AblationResult(table, pd.DataFrame()).null_ok
+
+
+def test_recipe_gives_small_sets_enough_steps() -> None:
+    batch, epochs = Recipe(batch_size=256, epochs=6, min_steps=150).schedule(200)
+    assert batch == 25 and epochs * 8 >= 150
+    assert Recipe().schedule(50_000) == (256, 6)
+    assert dataclasses.replace(Recipe(), min_steps=0).schedule(100) == (12, 6)
