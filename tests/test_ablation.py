@@ -83,10 +83,11 @@ def test_an_interrupted_study_resumes_without_retraining_finished_runs(tmp_path:
     calls = []
     original_train = runs.train_classifier
     monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
-    second = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False, null=False)
-    assert len(calls) == 1
-    pd.testing.assert_frame_equal(first.table, second.table)
+    second = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False)
+    assert len(calls) == 2  # the lost run, and the null control added now
+    pd.testing.assert_frame_equal(first.table, second.table[second.table["task"] != "null"].reset_index(drop=True))
     saved = fp.AblationResult.load(tmp_path)
+    assert "null" in set(saved.table["variant"])
     pd.testing.assert_frame_equal(saved.table, second.table, check_dtype=False)
     assert (tmp_path / "ablation.png").exists() and (tmp_path / "summary.csv").exists()
 

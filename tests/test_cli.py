@@ -22,27 +22,57 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.returncode == 0 and "demo" in done.stdout and "info" in done.stdout
 
 
-def test_demo_writes_sample_batches_summary_and_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--n", "16", "--size", "32"]) == 0
-    real, fake = fp.demo_sets(n=16, size=32)
+def test_demo_writes_the_sets_and_runs_a_small_study(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    from freqprobe.cli.demo import DEMO_VARIANTS
+
+    assert main(["demo", "--out", str(tmp_path), "--n", "40", "--size", "16", "--seeds", "1"]) == 0
+    real, fake = fp.demo_sets(n=40, size=16)
     with np.load(tmp_path / "real.npz") as archive:
-        assert archive["arr_0"].dtype == np.uint8 and archive["arr_0"].shape == (16, 32, 32, 3)
+        assert archive["arr_0"].dtype == np.uint8 and archive["arr_0"].shape == (40, 16, 16, 3)
     assert torch.equal(fp.load_images(tmp_path / "generated.npz").images, fake.images)
-    for name in ["sets.csv", "preview.png", "preview.pdf"]:
+    for name in ["sets.csv", "preview.png", "preview.pdf", "ablation/results.csv", "ablation/ablation.png"]:
         assert (tmp_path / name).stat().st_size > 0
-    assert not list(tmp_path.glob(".*partial"))
+    results = pd.read_csv(tmp_path / "ablation" / "results.csv", keep_default_na=False)
+    assert set(results["variant"]) == {*DEMO_VARIANTS, "null"}
+    assert not list(tmp_path.rglob(".*partial"))
     assert "generated" in capsys.readouterr().out
+
+
+def info(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, str], str]:
+    """Run ``freqprobe info PATH``: the printed series as ``{field: value}``, and stderr."""
+    assert main(["info", str(path)]) == 0
+    out, err = capsys.readouterr()
+    return dict(line.split(maxsplit=1) for line in out.splitlines()), err
 
 
 def test_info_prints_count_size_and_channel_statistics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     images = np.zeros((5, 8, 6, 3), dtype=np.uint8)
     images[..., 0] = 255
     np.savez(tmp_path / "samples.npz", arr_0=images)
-    assert main(["info", str(tmp_path / "samples.npz")]) == 0
-    out = capsys.readouterr().out
-    assert "n " in out and " 5" in out
-    assert "mean_r " in out and "1.0" in out
-    assert "height " in out and " 8" in out
+    row, _ = info(tmp_path / "samples.npz", capsys)
+    assert row["origin"] == str(tmp_path / "samples.npz") and row["modes"] == "uint8 array"
+    assert (int(row["n"]), int(row["height"]), int(row["width"])) == (5, 8, 6)
+    assert (float(row["mean_r"]), float(row["mean_g"]), float(row["std_r"])) == (1.0, 0.0, 0.0)
+
+
+def test_info_names_the_stored_dtype_of_an_array_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np.save(tmp_path / "floats.npy", np.full((2, 4, 4, 3), 0.5, dtype=np.float32))
+    assert info(tmp_path / "floats.npy", capsys)[0]["modes"] == "float array, rounded to uint8"
+    np.savez(tmp_path / "rgba.npz", np.zeros((2, 5, 6, 4), dtype=np.uint16))
+    row, err = info(tmp_path / "rgba.npz", capsys)
+    assert row["modes"] == "uint16 array, scaled to uint8 (v >> 8), alpha dropped"
+    warning = f"{tmp_path / 'rgba.npz'}: dropped the alpha channel of 2 images (e.g. 0, 1)"
+    assert err == f"freqprobe info: warning: {warning}\n"
+
+
+def test_info_gives_the_pil_mode_of_a_single_image_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    Image.new("L", (6, 4), 51).save(tmp_path / "gray.png")
+    row, _ = info(tmp_path / "gray.png", capsys)
+    assert row["modes"] == "L: 1" and (int(row["n"]), float(row["mean_b"])) == (1, 0.2)
 
 
 def test_bad_input_exits_2_with_one_line_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,16 +94,15 @@ def test_info_counts_pixel_modes_of_a_folder(tmp_path: Path, capsys: pytest.Capt
     for i in range(3):
         Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / f"rgb{i}.png")
     Image.new("L", (8, 8), 7).save(tmp_path / "gray.png")
-    assert main(["info", str(tmp_path)]) == 0
-    assert "L: 1, RGB: 3" in capsys.readouterr().out
+    assert info(tmp_path, capsys)[0]["modes"] == "L: 1, RGB: 3"
 
 
 def test_demo_with_a_bad_size_or_unwritable_out_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--out", str(tmp_path), "--n", "4", "--size", "33"]) == 2
+    assert main(["demo", "--out", str(tmp_path), "--n", "4", "--size", "33", "--seeds", "1"]) == 2
     assert capsys.readouterr().err.strip().startswith("freqprobe demo: error: demo_sets needs")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["demo", "--out", str(blocker / "sub"), "--n", "4", "--size", "16"]) == 2
+    assert main(["demo", "--out", str(blocker / "sub"), "--n", "40", "--size", "16", "--seeds", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("freqprobe demo: error:") and "\n" not in err
 
@@ -86,3 +115,35 @@ def test_warnings_are_printed_on_one_line(tmp_path: Path, capsys: pytest.Capture
     assert main(["info", str(tmp_path)]) == 0
     warning_lines = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(warning_lines) == 1 and warning_lines[0].startswith("freqprobe info: warning:") and "alpha" in warning_lines[0]
+
+
+def test_ablate_writes_the_run_folder_of_the_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    from synthetic import planted_sets
+
+    real, fake = planted_sets(48, 16, 0.3, 0.4, 0.06)
+    np.savez(tmp_path / "real.npz", arr_0=real.permute(0, 2, 3, 1).numpy())
+    np.savez(tmp_path / "gan.npz", arr_0=fake.permute(0, 2, 3, 1).numpy())
+    out = tmp_path / "study"
+    argv = ["ablate", "--real", str(tmp_path / "real.npz"), "--fake", str(tmp_path / "gan.npz"),
+            "--variants", "original", "lowpass:0.2", "--seeds", "1", "--epochs", "1", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    results = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert {"variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value"} <= set(results)
+    assert set(results["variant"]) == {"original", "lowpass:0.2", "null"}
+    for name in ["summary.csv", "ablation.png", "ablation.pdf"]:
+        assert (out / name).exists()
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_ablate_with_a_bad_variant_exits_2_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images = np.zeros((20, 16, 16, 3), dtype=np.uint8)
+    np.savez(tmp_path / "a.npz", arr_0=images)
+    np.savez(tmp_path / "b.npz", arr_0=images)
+    argv = ["ablate", "--real", str(tmp_path / "a.npz"), "--fake", str(tmp_path / "b.npz"),
+            "--variants", "lowpass:2", "--out", str(tmp_path / "x")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("freqprobe ablate: error: lowpass:2") and "\n" not in err
+    assert not (tmp_path / "x").exists()

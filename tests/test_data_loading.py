@@ -15,6 +15,7 @@ from PIL import Image
 
 from freqprobe import ImageSet, load_images
 from freqprobe.data import decode
+from freqprobe.data.sizing import SizePolicy
 from freqprobe.errors import DataError
 
 
@@ -232,7 +233,8 @@ def test_grayscale_arrays_are_replicated(rng, shape) -> None:
     "array, match",
     [
         (np.zeros((2, 3, 4, 3), np.uint8), "ambiguous channel axis"),
-        (np.zeros((2, 5, 5, 4), np.uint8), "no channel axis"),
+        (np.zeros((2, 4, 5, 4), np.uint8), "ambiguous channel axis"),
+        (np.zeros((2, 5, 5, 6), np.uint8), "no channel axis"),
         (np.zeros((5, 5), np.uint8), "got shape \\(5, 5\\)"),
         (np.zeros((0, 4, 4, 3), np.uint8), "no images"),
         (np.zeros((2, 4, 4, 3), np.int64), "got dtype int64"),
@@ -240,6 +242,37 @@ def test_grayscale_arrays_are_replicated(rng, shape) -> None:
 )
 def test_arrays_of_wrong_layout_or_dtype_are_refused(array, match) -> None:
     assert re.search(match, load_error(array))
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_one_image_without_a_batch_axis_is_refused(rng, channels) -> None:
+    message = load_error(noise(rng, 8, 6, channels))
+    assert message == f"array: shape (8, 6, {channels}) looks like one H×W×C image; add a batch axis (array[None])"
+
+
+def test_rgba_arrays_drop_alpha_with_the_warning_files_give(rng) -> None:
+    rgba = noise(rng, 2, 5, 6, 4)
+    expected = torch.from_numpy(rgba[..., :3]).permute(0, 3, 1, 2)
+    for array in (rgba, rgba.transpose(0, 3, 1, 2), torch.from_numpy(rgba)):
+        with pytest.warns(UserWarning, match=r"^array: dropped the alpha channel of 2 images \(e.g. 0, 1\)$") as record:
+            assert torch.equal(load_images(array).images, expected)
+        assert len(record) == 1
+
+
+def test_rgba_npy_names_the_file_in_its_warning(tmp_path, rng) -> None:
+    rgba = noise(rng, 1, 5, 6, 4)
+    np.save(tmp_path / "a.npy", rgba)
+    with pytest.warns(UserWarning, match="a.npy: dropped the alpha channel of 1 image"):
+        images = load_images(tmp_path / "a.npy")
+    assert torch.equal(images.images[0], nchw(rgba[0, :, :, :3]))
+
+
+def test_uint16_arrays_are_scaled_like_sixteen_bit_files(tmp_path) -> None:
+    expected = torch.from_numpy(SIXTEEN_BIT_AS_8).expand(1, 3, 2, 4)
+    rgb = np.repeat(SIXTEEN_BIT[None, :, :, None], 3, axis=3)
+    np.save(tmp_path / "big_endian.npy", rgb.astype(">u2"))
+    for source in (rgb, SIXTEEN_BIT[None, None], torch.from_numpy(rgb), tmp_path / "big_endian.npy"):
+        assert torch.equal(load_images(source).images, expected)
 
 
 def test_float_array_out_of_range_names_the_image() -> None:
@@ -284,6 +317,22 @@ def test_corrupt_npz_and_npy_are_refused(tmp_path) -> None:
     assert "cannot read .npy" in load_error(tmp_path / "x.npy")
 
 
+@pytest.mark.parametrize("fortran", [False, True])
+def test_corrupt_compressed_npz_is_a_one_line_error_naming_the_file(tmp_path, rng, fortran) -> None:
+    samples = noise(rng, 20, 16, 16, 3)
+    np.savez_compressed(tmp_path / "x.npz", np.asfortranarray(samples) if fortran else samples)
+    data = bytearray((tmp_path / "x.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # a byte inside the compressed arr_0.npy
+    (tmp_path / "x.npz").write_bytes(bytes(data))
+    assert load_error(tmp_path / "x.npz").startswith(f"{tmp_path / 'x.npz'}: cannot read .npz (")
+
+
+def test_truncated_npy_is_a_one_line_error_naming_the_file(tmp_path, rng) -> None:
+    np.save(tmp_path / "x.npy", noise(rng, 4, 8, 8, 3))
+    truncated(tmp_path / "x.npy")
+    assert load_error(tmp_path / "x.npy").startswith(f"{tmp_path / 'x.npy'}: cannot read .npy (")
+
+
 def test_non_path_source_is_refused() -> None:
     assert "got list" in load_error([[1, 2]])
 
@@ -322,6 +371,34 @@ def test_random_crop_is_a_window_fixed_by_seed(tmp_path, rng) -> None:
         assert any(np.array_equal(window, crop.permute(1, 2, 0).numpy()) for window in windows)
 
 
+def test_random_crop_depends_on_the_file_name_not_the_folder(tmp_path, rng) -> None:
+    pixels = noise(rng, 40, 40, 3)
+    for folder, other in (("real", "b.png"), ("fake", "c/d.png")):
+        save(tmp_path / folder / "a.png", pixels)
+        save(tmp_path / folder / other, noise(rng, 40, 40, 3))
+    real, fake = (load_images(tmp_path / folder, size=16, crop="random", seed=3) for folder in ("real", "fake"))
+    assert real.names[0] == fake.names[0] == "a.png" and torch.equal(real.images[0], fake.images[0])
+    renamed = save(tmp_path / "renamed" / "z.png", pixels)
+    assert not torch.equal(load_images(renamed, size=16, crop="random", seed=3).images[0], real.images[0])
+
+
+def test_arrays_are_copied_a_chunk_at_a_time_unless_each_image_has_its_own_window(rng, monkeypatch) -> None:
+    nhwc = noise(rng, 300, 8, 10, 3)
+    calls = []
+    fit = SizePolicy.fit
+
+    def counted_fit(self: SizePolicy, image: np.ndarray, name: str) -> np.ndarray:
+        calls.append(name)
+        return fit(self, image, name)
+
+    monkeypatch.setattr(SizePolicy, "fit", counted_fit)
+    assert torch.equal(load_images(nhwc).images, torch.from_numpy(nhwc).permute(0, 3, 1, 2))
+    assert torch.equal(load_images(nhwc, size=(4, 6)).images, torch.from_numpy(nhwc[:, 2:6, 2:8]).permute(0, 3, 1, 2))
+    assert calls == []
+    load_images(nhwc, size=4, crop="random")
+    assert len(calls) == 300
+
+
 def test_resize_averages_areas_exactly(tmp_path, rng) -> None:
     means = rng.integers(3, 252, (32, 32, 3))
     offsets = -np.ones((4, 4), dtype=np.int64)
@@ -351,12 +428,21 @@ def test_image_smaller_than_size_is_an_error_naming_the_file(tmp_path, rng, crop
         ({"size": 8, "crop": "bilinear"}, "crop must be one of"),
         ({"size": 0}, "size must be a positive int"),
         ({"size": (8, 8, 8)}, "size must be a positive int"),
+        ({"size": True}, "size must be a positive int"),
+        ({"size": (8, True)}, "size must be a positive int"),
+        ({"size": 8.0}, "size must be a positive int"),
+        ({"size": "8"}, "size must be a positive int"),
         ({"on_error": "ignore"}, "on_error must be one of"),
         ({"workers": 0}, "workers must be a positive int"),
     ],
 )
 def test_bad_arguments_are_refused(rng, kwargs, match) -> None:
     assert re.search(match, load_error(noise(rng, 1, 8, 8, 3), **kwargs))
+
+
+def test_numpy_integer_sizes_are_accepted(rng) -> None:
+    assert load_images(noise(rng, 1, 8, 8, 3), size=np.int64(4)).size == (4, 4)
+    assert load_images(noise(rng, 1, 8, 8, 3), size=np.array([4, 6])).size == (4, 6)
 
 
 # -- bad files ----------------------------------------------------------------------
@@ -468,6 +554,14 @@ def test_cache_key_covers_the_size_policy(tmp_path, rng, monkeypatch) -> None:
     for kwargs in ({"size": 8}, {"size": 16, "crop": "random"}, {"size": 16, "crop": "random", "seed": 1}):
         load_images(tmp_path / "src", cache=tmp_path / "cache", **kwargs)
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 4
+
+
+def test_cache_key_covers_the_opencv_version(tmp_path, rng, monkeypatch) -> None:
+    save(tmp_path / "src" / "a.png", noise(rng, 20, 20, 3))
+    load_images(tmp_path / "src", size=16, crop="resize", cache=tmp_path / "cache")
+    monkeypatch.setattr(cv2, "__version__", "0.0.0")
+    load_images(tmp_path / "src", size=16, crop="resize", cache=tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2
 
 
 def test_changed_file_invalidates_the_cache(tmp_path, rng) -> None:

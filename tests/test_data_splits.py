@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -22,7 +24,7 @@ def as_lists(split: list[tuple[torch.Tensor, torch.Tensor]]) -> list[tuple[list[
 def side_by_stem(images: ImageSet, split: tuple[torch.Tensor, torch.Tensor]) -> dict[str, str]:
     sides = {}
     for side, indices in zip(("train", "test"), split):
-        sides |= {images.names[i][:-4]: side for i in indices.tolist()}
+        sides |= {images.names[i].rsplit(".", 1)[0]: side for i in indices.tolist()}
     return sides
 
 
@@ -62,7 +64,51 @@ def test_partly_shared_names_are_paired_and_keep_close_to_the_fraction() -> None
     shared = {name for name in fake.names if name in set(real.names)}
     fake_test_names = {fake.names[i] for i in fake_test.tolist()}
     assert real_test_names & shared == fake_test_names & shared
-    assert abs(len(real_test) - 12) <= 2 and abs(len(fake_test) - 12) <= 2
+    assert len(real_test) == len(fake_test) == 12
+
+
+def names(*ranges: tuple[int, int], prefix: str = "") -> list[str]:
+    return [f"{prefix}{i:03d}.png" for start, stop in ranges for i in range(start, stop)]
+
+
+OVERLAPS = {  # name lists of the sets; a name in several sets is a pair
+    "all of a in b": [names((0, 10)), names((0, 40))],
+    "all of b in a": [names((0, 40)), names((0, 10))],
+    "nested": [names((0, 10)), names((0, 25)), names((0, 60))],
+    "chain": [names((0, 20)), names((10, 40)), names((30, 60))],
+    "pairwise only": [names((0, 5)) + names((5, 10)), names((0, 5)) + names((10, 15)), names((5, 15))],
+    "two small in one big": [names((0, 10)), names((10, 20)), names((0, 50))],
+    "half, with extras": [names((0, 60)), names((0, 30)) + names((0, 30), prefix="x")],
+    "same stem twice in a set": [names((0, 10)) + [f"{i:03d}.jpg" for i in range(5)], names((0, 30))],
+}
+
+
+@pytest.mark.parametrize("test_size", [0.2, 0.3])
+@pytest.mark.parametrize("pattern", OVERLAPS)
+def test_every_set_gets_its_quota_within_one_and_pairs_stay_together_for_every_seed(pattern, test_size) -> None:
+    sets = [image_set(listed) for listed in OVERLAPS[pattern]]
+    quotas = [math.floor(test_size * len(images) + 0.5) for images in sets]
+    for seed in range(300):
+        split = train_test_split(*sets, test_size=test_size, seed=seed, paired=True)
+        sides: dict[str, str] = {}
+        for images, quota, (train, test) in zip(sets, quotas, split):
+            assert abs(len(test) - quota) <= 1 and min(len(train), len(test)) >= 2, (seed, quota, len(test))
+            for stem, side in side_by_stem(images, (train, test)).items():
+                assert sides.setdefault(stem, side) == side, (seed, stem)
+
+
+def test_a_set_whose_names_all_occur_in_a_bigger_set_gets_its_exact_quota() -> None:
+    small, big = image_set(names((0, 10))), image_set(names((0, 10)) + names((0, 30), prefix="own"))
+    for seed in range(300):
+        (_, small_test), (_, big_test) = train_test_split(small, big, test_size=0.2, seed=seed)
+        assert (len(small_test), len(big_test)) == (2, 8)
+
+
+def test_shared_names_that_leave_a_set_one_sided_are_an_error() -> None:
+    one_stem = image_set(["x.png", "x.jpg", "x.webp", "x.bmp"], origin="dups")  # one group: all test or all train
+    message = r"set 0 \(dups\): names shared with other sets leave (4 train and 0|0 train and 4) test images; need"
+    with pytest.raises(DataError, match=message):
+        train_test_split(one_stem, image_set(["x.png", *names((0, 9))]), test_size=0.5)
 
 
 def test_auto_does_not_pair_index_names_but_true_does() -> None:

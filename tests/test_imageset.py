@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from freqprobe import ImageSet
+from freqprobe.errors import DataError
 
 
 def make_set(n: int = 5) -> ImageSet:
@@ -44,3 +46,17 @@ def test_rejects_wrong_layout() -> None:
         ImageSet(torch.zeros(2, 4, 4, 3, dtype=torch.uint8))
     with pytest.raises(ValueError, match="2 names for 1 images"):
         ImageSet(torch.zeros(1, 3, 4, 4, dtype=torch.uint8), ["a", "b"])
+
+
+@pytest.mark.parametrize("mask", [np.array, torch.tensor, list])
+def test_a_boolean_mask_picks_the_images_where_it_is_true(mask) -> None:
+    s = make_set()
+    picked = s[mask([True, False, False, True, True])]
+    assert picked.names == ["img0.png", "img3.png", "img4.png"]
+    assert torch.equal(picked.images, s.images[[0, 3, 4]])
+
+
+@pytest.mark.parametrize("mask", [np.ones(4, dtype=bool), torch.ones(6, dtype=torch.bool), np.ones((5, 1), dtype=bool)])
+def test_a_boolean_mask_of_the_wrong_shape_is_an_error(mask) -> None:
+    with pytest.raises(DataError, match=r"a boolean mask must have shape \(5,\), got"):
+        make_set()[mask]

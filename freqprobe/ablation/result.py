@@ -12,6 +12,11 @@ from ..errors import FreqprobeError
 from ..io import write_table
 from ..stats import wilson_interval
 
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a saved table; the variant ``null`` stays a string (pandas would read NaN)."""
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
 RESULT_COLUMNS = [
     "task", "variant", "seed", "mode", "model", "train_variant", "n_train", "n_test",
     "accuracy", "ci_low", "ci_high", "p_value", "auc", "chance", "run",
@@ -89,8 +94,8 @@ class AblationResult:
         if not (folder / "results.csv").exists():
             raise FreqprobeError(f"{folder}: no results.csv (not an ablation run folder)")
         confusion_path = folder / "confusion.csv"
-        confusion = pd.read_csv(confusion_path) if confusion_path.exists() else pd.DataFrame()
-        return cls(pd.read_csv(folder / "results.csv"), confusion, folder)
+        confusion = read_table(confusion_path) if confusion_path.exists() else pd.DataFrame()
+        return cls(read_table(folder / "results.csv"), confusion, folder)
 
     def _repr_html_(self) -> str:  # a notebook shows the summary
         return self.summary._repr_html_()

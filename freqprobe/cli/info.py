@@ -10,7 +10,7 @@ HELP = "count, size, pixel modes and channel statistics of an image set"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", help="a folder of images, an .npz (arr_0, NHWC uint8) or an .npy")
+    parser.add_argument("path", help="a folder of images, one image file, an .npz (arr_0, NHWC) or an .npy")
     parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
 
 
@@ -18,13 +18,16 @@ def run(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from ..data import load_images
+    from ..data.arrays import ARRAY_EXTENSIONS, from_file
     from ..data.image_files import pixel_modes
     from ..data.summary import describe
 
     images = load_images(args.path, size=args.size)
     row = describe(images)
-    if Path(args.path).is_dir():
-        row["modes"] = ", ".join(f"{mode}: {count}" for mode, count in pixel_modes(args.path).items())
+    path = Path(args.path)
+    if path.is_file() and path.suffix.lower() in ARRAY_EXTENSIONS:
+        row["modes"] = from_file(path).mode
     else:
-        row["modes"] = "uint8 array"
-    print(pd.Series(row).to_string())
+        row["modes"] = ", ".join(f"{mode}: {count}" for mode, count in pixel_modes(path).items())
+    with pd.option_context("display.max_colwidth", None):  # long paths and modes in full
+        print(pd.Series(row).to_string())

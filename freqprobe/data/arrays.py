@@ -1,16 +1,21 @@
 """Image arrays (numpy, torch, ``.npy``, ``.npz``) read in chunks into uint8 NCHW.
 
-Accepted: uint8, or float in ``[0, 1]`` (rounded as ``rint(x * 255)``); layout
-``(N, H, W)`` (grayscale), ``(N, H, W, C)`` or ``(N, C, H, W)`` with ``C`` 1 or 3, the
-channel axis being whichever of axes 1 and 3 has size 1 or 3 (both is ambiguous, an error).
-Grayscale is replicated to 3 channels. Files are read a chunk at a time (``.npy`` through a
-memory map, ``.npz`` by streaming its ``arr_0`` member), so a source is never held twice.
+Accepted dtypes follow the rules for image files (``freqprobe.data.decode``): uint8 as
+stored; uint16 scaled as ``v >> 8``; float in ``[0, 1]`` rounded as ``rint(x * 255)``.
+Layouts: ``(N, H, W)`` (grayscale), ``(N, H, W, C)`` or ``(N, C, H, W)``. The channel axis
+is whichever of axes 1 and 3 has size 1 or 3, or else size 4 (RGBA: alpha is dropped, and
+the load warns); two candidates are ambiguous, an error. A 3-D array whose last axis is 1,
+3 or 4 is refused as one image without its batch axis. Grayscale is replicated to 3
+channels. Files are read a chunk at a time (``.npy`` through a memory map, ``.npz`` by
+streaming its ``arr_0`` member), so a source is never held twice.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -20,8 +25,12 @@ from torch import Tensor
 
 from ..errors import DataError
 
+ARRAY_EXTENSIONS = (".npy", ".npz")
 _CHUNK_BYTES = 64 * 2**20
 _CHANNELS = (1, 3)
+_RGBA = 4
+_LAYOUTS = "expected (N, H, W), (N, H, W, C) or (N, C, H, W)"
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
 
 
 class ImageArray:
@@ -45,24 +54,33 @@ class ImageArray:
         self.dtype = np.dtype(dtype)
         self.read_chunks = read_chunks
         if len(self.shape) == 3:
+            if self.shape[2] in (*_CHANNELS, _RGBA):
+                raise DataError(
+                    f"{self.label}: shape {self.shape} looks like one H×W×C image; add a batch axis (array[None])"
+                )
             self.channel_axis: int | None = None
         elif len(self.shape) == 4:
-            candidates = [axis for axis in (1, 3) if self.shape[axis] in _CHANNELS]
-            if len(candidates) != 1:
-                problem = "ambiguous" if candidates else "no"
-                raise DataError(
-                    f"{self.label}: {problem} channel axis in shape {self.shape}; expected (N, H, W), "
-                    "(N, H, W, C) or (N, C, H, W) with C = 1 or 3 on exactly one of axes 1 and 3"
-                )
-            self.channel_axis = candidates[0]
+            self.channel_axis = self._find_channel_axis()
         else:
-            raise DataError(
-                f"{self.label}: expected images (N, H, W), (N, H, W, C) or (N, C, H, W), got shape {self.shape}"
-            )
-        if self.dtype != np.uint8 and self.dtype.kind != "f":
-            raise DataError(f"{self.label}: expected uint8, or float in [0, 1], got dtype {self.dtype}")
+            raise DataError(f"{self.label}: {_LAYOUTS}, got shape {self.shape}")
+        if not (self.dtype.kind == "f" or (self.dtype.kind == "u" and self.dtype.itemsize <= 2)):
+            raise DataError(f"{self.label}: expected uint8, uint16, or float in [0, 1], got dtype {self.dtype}")
         if self.count == 0 or 0 in self.image_size:
             raise DataError(f"{self.label}: no images (shape {self.shape})")
+
+    def _find_channel_axis(self) -> int:
+        """Axis 1 or 3 of a 4-D shape: the one of size 1 or 3, or else the one of size 4."""
+        for sizes in (_CHANNELS, (_RGBA,)):
+            candidates = [axis for axis in (1, 3) if self.shape[axis] in sizes]
+            if len(candidates) == 1:
+                return candidates[0]
+            if candidates:
+                break
+        problem = "ambiguous" if candidates else "no"
+        raise DataError(
+            f"{self.label}: {problem} channel axis in shape {self.shape}; {_LAYOUTS} "
+            "with C = 1 or 3 (or else 4, RGBA) on exactly one of axes 1 and 3"
+        )
 
     @property
     def count(self) -> int:
@@ -72,6 +90,22 @@ class ImageArray:
     def image_size(self) -> tuple[int, int]:
         """``(H, W)``."""
         return (self.shape[1], self.shape[2]) if self.channel_axis in (None, 3) else (self.shape[2], self.shape[3])
+
+    @property
+    def has_alpha(self) -> bool:
+        """Whether the images are RGBA (the alpha channel is dropped)."""
+        return self.channel_axis is not None and self.shape[self.channel_axis] == _RGBA
+
+    @property
+    def mode(self) -> str:
+        """How the stored pixels become uint8 RGB, in words (``freqprobe info`` prints it)."""
+        if self.dtype.kind == "f":
+            mode = "float array, rounded to uint8"
+        elif self.dtype.itemsize == 2:
+            mode = "uint16 array, scaled to uint8 (v >> 8)"
+        else:
+            mode = "uint8 array"
+        return f"{mode}, alpha dropped" if self.has_alpha else mode
 
     def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(start, images)`` with images as uint8 ``(n, H, W, 3)`` (possibly a view)."""
@@ -86,7 +120,10 @@ class ImageArray:
             raw = raw[..., None]
         elif self.channel_axis == 1:
             raw = raw.transpose(0, 2, 3, 1)
-        if raw.dtype != np.uint8:
+        raw = raw[..., :3]
+        if self.dtype.kind == "u" and self.dtype.itemsize == 2:
+            raw = (raw >> 8).astype(np.uint8)
+        elif self.dtype.kind == "f":
             flat = raw.reshape(raw.shape[0], -1)
             bad = ~(np.isfinite(flat).all(axis=1) & (flat.min(axis=1) >= 0) & (flat.max(axis=1) <= 1))
             if bad.any():
@@ -115,36 +152,34 @@ def from_memory(array: np.ndarray | Tensor) -> ImageArray:
     return ImageArray("array", array.shape, array.dtype, _slicer(array))
 
 
+def from_file(path: Path) -> ImageArray:
+    """An ``.npz`` or ``.npy`` file (by its suffix, in any case) as an image source."""
+    return from_npz(path) if path.suffix.lower() == ".npz" else from_npy(path)
+
+
 def from_npy(path: Path) -> ImageArray:
     """A ``.npy`` file, memory-mapped."""
-    try:
+    with _reading(path, ".npy"):
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except Exception as error:  # numpy raises ValueError, OSError, EOFError … on bad files
-        raise DataError(f"{path}: cannot read .npy ({' '.join(str(error).split())})") from None
     return ImageArray(str(path), array.shape, array.dtype, _slicer(array))
 
 
 def from_npz(path: Path) -> ImageArray:
     """The ``arr_0`` array of an ``.npz`` (the ADM / guided-diffusion sample convention)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
-            if "arr_0.npy" not in members:
-                keys = ", ".join(m.removesuffix(".npy") for m in members) or "none"
-                raise DataError(f"{path}: no arr_0 array in the .npz (keys found: {keys})")
+    with _reading(path, ".npz"), zipfile.ZipFile(path) as archive:
+        members = archive.namelist()
+        if "arr_0.npy" not in members:
+            keys = ", ".join(m.removesuffix(".npy") for m in members) or "none"
+            raise DataError(f"{path}: no arr_0 array in the .npz (keys found: {keys})")
+        with archive.open("arr_0.npy") as stream:
+            shape, fortran_order, dtype = _read_npy_header(stream)
+        if fortran_order:  # column-major data cannot be streamed along N
             with archive.open("arr_0.npy") as stream:
-                shape, fortran_order, dtype = _read_npy_header(stream)
-    except DataError:
-        raise
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise DataError(f"{path}: cannot read .npz ({' '.join(str(error).split())})") from None
-    if fortran_order:  # column-major data cannot be streamed along N
-        with np.load(path, allow_pickle=False) as archive:
-            array = archive["arr_0"]
-        return ImageArray(str(path), array.shape, array.dtype, _slicer(array))
+                array = np.lib.format.read_array(stream, allow_pickle=False)
+            return ImageArray(str(path), array.shape, array.dtype, _slicer(array))
 
     def read_npz(n: int) -> Iterator[np.ndarray]:
-        with zipfile.ZipFile(path) as archive, archive.open("arr_0.npy") as stream:
+        with _reading(path, ".npz"), zipfile.ZipFile(path) as archive, archive.open("arr_0.npy") as stream:
             _read_npy_header(stream)
             per_image = int(np.prod(shape[1:])) * dtype.itemsize
             for start in range(0, shape[0], n):
@@ -155,6 +190,18 @@ def from_npz(path: Path) -> ImageArray:
                 yield np.frombuffer(data, dtype=dtype).reshape(rows, *shape[1:])
 
     return ImageArray(str(path), shape, dtype, read_npz)
+
+
+@contextmanager
+def _reading(path: Path, kind: str) -> Iterator[None]:
+    """Turn the errors of a corrupt or unreadable array file into a one-line ``DataError``."""
+    try:
+        yield
+    except DataError:
+        raise
+    except _READ_ERRORS as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DataError(f"{path}: cannot read {kind} ({reason})") from None
 
 
 def _slicer(array: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:

@@ -1,13 +1,14 @@
 """On-disk cache of decoded image sets: ``<key>.npy`` (uint8 NCHW) plus ``<key>.json``.
 
 The key hashes everything that decides the pixels: the absolute source path, every file's
-``(relative path, size in bytes, mtime_ns)``, the size policy, ``on_error``, the Pillow
-version (decoders differ across releases) and ``CACHE_FORMAT``. Touching or replacing any
-file changes the key. The array is decoded straight into a memory-mapped temporary file,
-and both files are published by ``os.replace`` (the ``.json`` last, so its presence marks
-a complete entry): a failure never leaves a partial entry behind. A hit is memory-mapped
-copy-on-write (``mmap_mode="c"``): torch gets a writable array without copying it, and
-writes stay in memory instead of reaching the cache file.
+``(relative path, size in bytes, mtime_ns)``, the size policy, ``on_error``, the Pillow and
+OpenCV versions (decoders and ``crop="resize"``'s ``cv2.INTER_AREA`` may differ across
+releases) and ``CACHE_FORMAT``. Touching or replacing any file changes the key. The array
+is decoded straight into a memory-mapped temporary file, and both files are published by
+``os.replace`` (the ``.json`` last, so its presence marks a complete entry): a failure
+never leaves a partial entry behind. A hit is memory-mapped copy-on-write
+(``mmap_mode="c"``): torch gets a writable array without copying it, and writes stay in
+memory instead of reaching the cache file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 import PIL
 
@@ -43,6 +45,7 @@ def cache_key(source: Path, entries: list[tuple[str, int, int]], policy: SizePol
     payload = {
         "format": CACHE_FORMAT,
         "pillow": PIL.__version__,
+        "opencv": cv2.__version__,
         "source": str(source.resolve()),
         "files": entries,
         "policy": policy.describe(),

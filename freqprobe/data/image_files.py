@@ -142,13 +142,14 @@ def decode_files(
 
 
 def pixel_modes(source: str | os.PathLike) -> dict[str, int]:
-    """How many files of each PIL mode (``RGB``, ``L``, ``RGBA``, ``I;16`` ...) a folder holds.
+    """How many files of each PIL mode (``RGB``, ``L``, ``RGBA``, ``I;16`` ...) a folder (or one file) holds.
 
     Reads headers only. Unreadable files count under ``unreadable``.
     """
-    folder = Path(source)
+    path = Path(source)
+    folder, names = (path, list_image_files(path)) if path.is_dir() else (path.parent, [path.name])
     counts: dict[str, int] = {}
-    for name in list_image_files(folder):
+    for name in names:
         try:
             with Image.open(folder / name) as image:
                 mode = image.mode

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from ..device import resolve_device
+from ..errors import DataError
 
 
 class ImageSet:
@@ -49,12 +50,21 @@ class ImageSet:
     @overload
     def __getitem__(self, key: slice | Sequence[int] | Tensor | np.ndarray) -> ImageSet: ...
     def __getitem__(self, key):
-        """An int gives one uint8 image ``(3, H, W)``; a slice or index array a sub-set."""
+        """An int gives one uint8 image ``(3, H, W)``; a slice, index array or boolean mask a sub-set.
+
+        Raises:
+            DataError: a boolean mask whose length is not ``len(self)``.
+        """
         if isinstance(key, (int, np.integer)):
             return self.images[int(key)]
         if isinstance(key, slice):
             return ImageSet(self.images[key], self.names[key], self.origin)
-        index = torch.as_tensor(np.asarray(key) if not isinstance(key, Tensor) else key).long().cpu()
+        index = torch.as_tensor(np.asarray(key) if not isinstance(key, Tensor) else key).cpu()
+        if index.dtype == torch.bool:
+            if index.shape != (len(self),):
+                raise DataError(f"a boolean mask must have shape ({len(self)},), got {tuple(index.shape)}")
+            index = index.nonzero().flatten()
+        index = index.long()
         return ImageSet(self.images[index.to(self.images.device)], [self.names[i] for i in index.tolist()], self.origin)
 
     def __iter__(self) -> Iterator[Tensor]:

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
-from .arrays import ImageArray, from_memory, from_npy, from_npz
+from .arrays import ARRAY_EXTENSIONS, ImageArray, from_file, from_memory
 from .cache import ImageCache, cache_key, file_entries
 from .decode import IMAGE_EXTENSIONS
 from .image_files import LoadReport, decode_files, list_image_files, read_sizes
@@ -26,7 +26,6 @@ from .imageset import ImageSet
 from .sizing import SizePolicy
 
 ON_ERROR = ("raise", "skip")
-_ARRAY_FILES = {".npz": from_npz, ".npy": from_npy}
 _PROGRESS_ABOVE = 1000
 
 
@@ -46,10 +45,11 @@ def load_images(
     Sources: a folder (recursive; ``.png .jpg .jpeg .webp .bmp .tif .tiff`` in any case;
     sorted by relative path, which becomes each image's name), a single image file, an
     ``.npz`` holding ``arr_0`` (N, H, W, 3) as ADM / guided-diffusion samples do, an
-    ``.npy``, or a numpy array / torch tensor (uint8, or float in [0, 1]; NHWC, NCHW or
-    grayscale NHW). Arrays are named ``"0"``, ``"1"``, …; ``origin`` is the path, or
-    ``"array"``. Pixel modes are converted as ``freqprobe.data.decode`` documents (alpha is
-    dropped with one warning per load).
+    ``.npy``, or a numpy array / torch tensor (uint8, uint16 or float in [0, 1]; NHWC,
+    NCHW or grayscale NHW; see ``freqprobe.data.arrays``). Arrays are named ``"0"``,
+    ``"1"``, …; ``origin`` is the path, or ``"array"``. Pixel modes are converted as
+    ``freqprobe.data.decode`` documents, in files and arrays alike (16-bit as ``v >> 8``;
+    alpha is dropped with one warning per load).
 
     Args:
         source: where the images are.
@@ -74,7 +74,8 @@ def load_images(
         DataError: a one-line reason naming the file: missing path, empty folder, no
             supported files, corrupt or truncated file, decompression bomb, sizes that
             differ (with ``size=None``) or an image smaller than ``size``, an ``.npz``
-            without ``arr_0``, or an array of the wrong dtype, layout or range.
+            without ``arr_0``, or an array of the wrong dtype, layout or range (a single
+            ``H×W×C`` image without its batch axis included).
 
     Example:
         >>> images = load_images(np.zeros((2, 8, 8, 3), dtype=np.uint8), size=4)
@@ -93,6 +94,7 @@ def load_images(
         out_size = policy.output_size({array.image_size: ["every image"]}, array.label)
         images = np.empty((array.count, 3, *out_size), dtype=np.uint8)
         report = _copy_array(array, images, policy)
+        _warn(report, array.label)
         return ImageSet(torch.from_numpy(images), report.names, origin="array")
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(f"source must be a path, a numpy array or a torch tensor, got {type(source).__name__}")
@@ -103,10 +105,10 @@ def load_images(
     suffix = path.suffix.lower()
     if path.is_dir():
         root, names = path, list_image_files(path)
-    elif suffix in IMAGE_EXTENSIONS or suffix in _ARRAY_FILES:
+    elif suffix in IMAGE_EXTENSIONS or suffix in ARRAY_EXTENSIONS:
         root, names = path.parent, [path.name]
     else:
-        supported = ", ".join((*IMAGE_EXTENSIONS, *_ARRAY_FILES))
+        supported = ", ".join((*IMAGE_EXTENSIONS, *ARRAY_EXTENSIONS))
         raise DataError(f"{path}: unsupported file type (supported: a folder, or {supported})")
 
     store = None if cache is None else ImageCache(cache, cache_key(path, file_entries(root, names), policy, on_error))
@@ -136,8 +138,8 @@ def _plan(
     progress: bool | None,
 ) -> tuple[int, tuple[int, int], Callable[[np.ndarray], LoadReport]]:
     """Read headers: the image count, the output ``(H, W)``, and how to fill the output."""
-    if path.suffix.lower() in _ARRAY_FILES:
-        array = _ARRAY_FILES[path.suffix.lower()](path)
+    if path.suffix.lower() in ARRAY_EXTENSIONS:
+        array = from_file(path)
         out_size = policy.output_size({array.image_size: ["every image"]}, array.label)
         return array.count, out_size, lambda out: _copy_array(array, out, policy)
 
@@ -163,11 +165,21 @@ def _plan(
 
 
 def _copy_array(array: ImageArray, out: np.ndarray, policy: SizePolicy) -> LoadReport:
-    """Write every image of ``array`` into ``out`` under the size policy."""
+    """Write every image of ``array`` into ``out`` under the size policy.
+
+    A window shared by every image (no crop, or a center crop) is copied a whole chunk at a
+    time (one transpose per chunk); a random crop or a resize goes image by image.
+    """
+    window = policy.shared_window(array.image_size)
     for start, chunk in array.chunks():
+        if window is not None:
+            rows, columns = window
+            out[start : start + len(chunk)] = chunk[:, rows, columns].transpose(0, 3, 1, 2)
+            continue
         for offset, image in enumerate(chunk):
             out[start + offset] = policy.fit(image, str(start + offset)).transpose(2, 0, 1)
-    return LoadReport(names=[str(i) for i in range(array.count)])
+    names = [str(i) for i in range(array.count)]
+    return LoadReport(names=names, alpha_files=names if array.has_alpha else [])
 
 
 def _warn(report: LoadReport, origin: str) -> None:

@@ -54,9 +54,12 @@ class SizePolicy:
             raise DataError(f"crop must be one of {', '.join(CROP_POLICIES)}, got {crop!r}")
         if size is None:
             return cls(None, crop, seed)
-        pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        if len(pair) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in pair):
-            raise DataError(f"size must be a positive int S or a pair (H, W), got {size!r}")
+        try:
+            pair: tuple[object, ...] = (size, size) if _is_int(size) else tuple(size)
+        except TypeError:  # not iterable: a float, say
+            pair = ()
+        if len(pair) != 2 or not all(_is_int(s) and s > 0 for s in pair):
+            raise DataError(f"size must be a positive int S or a pair (H, W) of them, got {size!r}")
         return cls((int(pair[0]), int(pair[1])), crop, int(seed))
 
     def describe(self) -> dict[str, object]:
@@ -91,6 +94,20 @@ class SizePolicy:
             raise DataError(f"{source}: {first} is {h}x{w}, smaller than size {height}x{width}{more}{never}")
         return self.size
 
+    def shared_window(self, image_size: tuple[int, int]) -> tuple[slice, slice] | None:
+        """The ``(rows, columns)`` that ``fit`` keeps of every image of ``image_size``.
+
+        ``None`` when the window depends on the image: a random crop, or a resize.
+        """
+        h, w = image_size
+        if self.size is None:
+            return slice(0, h), slice(0, w)
+        height, width = self.size
+        if (h, w) != (height, width) and self.crop != "center":
+            return None
+        top, left = (h - height) // 2, (w - width) // 2
+        return slice(top, top + height), slice(left, left + width)
+
     def fit(self, image: np.ndarray, name: str) -> np.ndarray:
         """Bring one ``(h, w, 3)`` uint8 image to the output size (a view where it can be).
 
@@ -116,3 +133,8 @@ class SizePolicy:
         else:
             top, left = (h - height) // 2, (w - width) // 2
         return image[top : top + height, left : left + width]
+
+
+def _is_int(value: object) -> bool:
+    """A Python or numpy integer, but not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

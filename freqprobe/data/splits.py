@@ -1,14 +1,21 @@
 """Deterministic, stratified, pair-aware train/test splits of image sets.
 
-Every group of images gets a score from a hash of ``(seed, group key)`` (BLAKE2b, so the
-same in every Python process), and groups are taken into the test side in score order
-while no set goes over its quota ``round(test_size * len(set))``. A group's side depends on
-its own key and the seed, not on the order of files, so adding files moves few others.
-
 A group is one image (keyed by set and name), or with pairing every image in every set
 whose name without extension is the same (``cat/001.png`` and ``cat/001.jpg`` in two sets):
-a shared name always lands on the same side. With fully shared names every set gets its
-exact quota; with partly shared names a set can end a few images short of it.
+a shared name always lands on the same side. Groups of one *kind* (the same number of
+images in each set: one in set 0 and one in set 1, say, or one in set 1 alone) are
+interchangeable for the quotas ``round(test_size * len(set))``. So the split first decides
+how many groups of each kind go to the test side: ``floor(test_size * count)``, then one
+more for the kinds with the largest remainders while their sets stay within quota, then
+single trades (one group more of a kind, one fewer of another) while they bring a set up
+to 2 images on each side or the sets nearer their quotas. Each kind then sends its
+best-scored groups, scored by a hash of ``(seed, group key)`` (BLAKE2b, so the same in every
+Python process). Nothing depends on the order of files, and adding files moves few others.
+
+Without pairing, or with fully shared names, every set gets its exact quota. Partly shared
+names can make a quota unreachable (three sets that share names pairwise need an even total
+on the test side); a set then misses it by an image or so (never more than one in the
+overlap patterns the tests try). A set left with fewer than 2 images on a side is an error.
 """
 
 from __future__ import annotations
@@ -78,18 +85,74 @@ def train_test_split(
             groups[posixpath.splitext(name)[0] if pair else f"{i}/{name}"].append((i, position))
 
     in_test = [np.zeros(len(images), dtype=bool) for images in sets]
-    taken = [0] * len(sets)
-    for key in sorted(groups, key=lambda key: (_score(seed, key), key)):
-        members = groups[key]
-        per_set = Counter(i for i, _ in members)
-        if all(taken[i] + count <= quotas[i] for i, count in per_set.items()):
-            for i, position in members:
-                in_test[i][position] = True
-            for i, count in per_set.items():
-                taken[i] += count
-            if taken == quotas:
-                break
+    for key in _test_groups(groups, quotas, [len(images) for images in sets], test_size, seed):
+        for i, position in groups[key]:
+            in_test[i][position] = True
+    for i, (images, test) in enumerate(zip(sets, in_test)):
+        n_test = int(test.sum())
+        if min(n_test, len(images) - n_test) < 2:
+            raise DataError(
+                f"set {i} ({images.origin}): names shared with other sets leave {len(images) - n_test} train and "
+                f"{n_test} test images; need at least 2 on each side (try another test_size, or paired=False)"
+            )
     return [(_indices(~test), _indices(test)) for test in in_test]
+
+
+_Kind = tuple[tuple[int, int], ...]  # (set, images in that set) of a group, by set
+
+
+def _test_groups(
+    groups: dict[str, list[tuple[int, int]]], quotas: list[int], sizes: list[int], test_size: float, seed: int
+) -> list[str]:
+    """The keys of the groups that go to the test side (see the module docstring)."""
+    kinds: dict[_Kind, list[str]] = defaultdict(list)
+    for key in sorted(groups, key=lambda key: (_score(seed, key), key)):
+        kinds[tuple(sorted(Counter(i for i, _ in groups[key]).items()))].append(key)
+    counts = {kind: math.floor(test_size * len(keys)) for kind, keys in kinds.items()}
+    room = list(quotas)
+    for kind, n in counts.items():
+        room = _take(room, kind, n)
+    by_remainder = sorted(kinds, key=lambda kind: (counts[kind] - test_size * len(kinds[kind]), kind))
+    for kind in by_remainder:  # rounding: one more group of a kind while its sets have room
+        if counts[kind] < len(kinds[kind]) and min(_take(room, kind, 1)) >= 0:
+            counts[kind] += 1
+            room = _take(room, kind, 1)
+
+    def unhappy(room: list[int]) -> tuple[set[int], set[int]]:
+        """The sets with fewer than 2 images on a side, and the sets off their quotas."""
+        sides = [min(quota - left, size - quota + left) for quota, left, size in zip(quotas, room, sizes)]
+        return {i for i, side in enumerate(sides) if side < 2}, {i for i, left in enumerate(room) if left}
+
+    def cost(room: list[int]) -> tuple[int, int]:
+        """Lower is better: first the sets with fewer than 2 on a side, then the images off the quotas."""
+        return len(unhappy(room)[0]), sum(map(abs, room))
+
+    members = {kind: {i for i, _ in kind} for kind in kinds} | {None: set()}
+    moves = [(up, None) for up in by_remainder] + [(None, down) for down in by_remainder]
+    moves += [(up, down) for up in by_remainder for down in by_remainder if up != down]
+    improved = True
+    while improved:  # then one group more of a kind, one fewer of another, or both, while that helps
+        improved = False
+        trouble = set.union(*unhappy(room))  # a move that touches only sets without trouble cannot help
+        for up, down in moves:
+            if not (members[up] | members[down]) & trouble:
+                continue
+            if (up is None or counts[up] < len(kinds[up])) and (down is None or counts[down] > 0):
+                moved = _take(_take(room, up, 1), down, -1)
+                if cost(moved) < cost(room):
+                    room, improved = moved, True
+                    if up is not None:
+                        counts[up] += 1
+                    if down is not None:
+                        counts[down] -= 1
+                    break
+    return [key for kind, keys in kinds.items() for key in keys[: counts[kind]]]
+
+
+def _take(room: list[int], kind: _Kind | None, n: int) -> list[int]:
+    """Each set's room left under its quota once ``n`` more groups of ``kind`` are taken."""
+    per_group = dict(kind or ())
+    return [left - n * per_group.get(i, 0) for i, left in enumerate(room)]
 
 
 def _indices(mask: np.ndarray) -> Tensor:
