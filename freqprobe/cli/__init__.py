@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import FreqprobeError
-from . import demo, info, transforms
+from . import ablate, demo, info, spectrum, transforms
 
-COMMANDS = (demo, info, transforms)
+COMMANDS = (demo, ablate, spectrum, info, transforms)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .common import save_figure
 from .grids import image_grid
+from .spectra import spectra_figure as spectra_figure
 
 __all__ = ["image_grid", "save_figure"]

@@ -1,0 +1,57 @@
+"""``freqprobe spectrum --real P --fake P [--fake P ...] --out DIR``: spectra without training."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "spectrum"
+HELP = "mean and residual spectra, radial profiles, ratio maps and artifact peaks of image sets"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--real", required=True, help="real images: a folder, an .npz (arr_0, NHWC uint8) or an .npy")
+    parser.add_argument("--fake", required=True, action="append", help="generated images (repeat for several sets)")
+    parser.add_argument("--out", required=True, type=Path, help="run folder to write")
+    parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
+    parser.add_argument("--window", default="hann", help="hann (default) or none")
+    parser.add_argument("--denoiser", default="gaussian", help="gaussian (default), median3, median5 or wavelet")
+    parser.add_argument("--batch-size", type=int, default=None, help="images per batch (default: by image size)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+
+
+def set_names(fakes: list[str]) -> list[str]:
+    """``real``, then each fake's file or folder name without extension, made unique."""
+    names = ["real"]
+    for path in fakes:
+        stem = Path(path).stem or "fake"
+        name, k = stem, 2
+        while name in names:
+            name, k = f"{stem}-{k}", k + 1
+        names.append(name)
+    return names
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..data import load_images
+    from ..spectra import spectrum
+
+    real = load_images(args.real, size=args.size)
+    fakes = [load_images(path, size=args.size) for path in args.fake]
+    report = spectrum(
+        real,
+        *fakes,
+        names=set_names(args.fake),
+        window=args.window,
+        denoiser=args.denoiser,
+        batch_size=args.batch_size,
+        device=args.device,
+    )
+    report.save(args.out)
+    peaks = report.peaks
+    for name in report.names:
+        found = peaks[peaks["set"] == name].head(5)
+        listed = ", ".join(f"({fy:g}, {fx:g}) z={z:.1f}" for fy, fx, z in zip(found["fy"], found["fx"], found["score"]))
+        print(f"{name}: {len(peaks[peaks['set'] == name])} residual peaks{': ' + listed if listed else ''}")
+    print(f"wrote {args.out}/radial.csv, peaks.csv, comparison.csv, angular.csv, subbands.csv, dct.csv, maps.npz,")
+    print("      settings.json, spectra.png/.pdf")
