@@ -26,7 +26,7 @@ class FastNet(nn.Module):
         stem: patch size and stride of the stem.
     """
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (48, 96, 192), stem: int = 4) -> None:
+    def __init__(self, num_classes: int, widths: tuple[int, ...] = (32, 64, 128), stem: int = 4) -> None:
         super().__init__()
         layers = conv_bn(3, widths[0] // 2, kernel=stem, stride=stem)
         channels = widths[0] // 2

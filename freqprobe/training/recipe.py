@@ -22,7 +22,7 @@ class Recipe:
     warmup: float = 0.25
     label_smoothing: float = 0.0
     #: Small sets train for more epochs (and smaller batches) until they get this many steps.
-    min_steps: int = 150
+    min_steps: int = 60
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:

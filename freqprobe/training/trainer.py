@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,34 @@ from ..models import Classifier
 from ..transforms import Transform
 from .data import LabelledImages
 from .recipe import Recipe
+
+#: A filtered training set up to this size (float32) is computed once and kept on the
+#: device; a larger one (50k images of 256 px, say) is filtered batch by batch.
+RESIDENT_BYTES = 1 << 30
+
+
+class FilteredImages:
+    """The samples of ``data`` seen through ``transform``, as float batches on ``device``."""
+
+    def __init__(self, data: LabelledImages, transform: Transform, device: torch.device) -> None:
+        self.data, self.transform, self.device = data, transform, device
+        height, width = data.image_size
+        self.resident: Tensor | None = None
+        if len(data) * 3 * height * width * 4 <= RESIDENT_BYTES:
+            self.resident = torch.cat([transform(x, index) for x, index, _ in data.batches(1024, device)])
+        self.label = data.label.to(device)
+
+    def batch(self, positions: Tensor) -> tuple[Tensor, Tensor]:
+        if self.resident is not None:
+            x = self.resident[positions.to(self.device)]
+        else:
+            x, index, _ = self.data.gather(positions, self.device)
+            x = self.transform(x, index)
+        return x.contiguous(memory_format=torch.channels_last), self.label[positions.to(self.device)]
+
+    def batches(self, batch_size: int) -> Iterator[Tensor]:
+        for start in range(0, len(self.data), batch_size):
+            yield self.batch(torch.arange(start, min(start + batch_size, len(self.data))))[0]
 
 
 def train_classifier(
@@ -26,11 +55,13 @@ def train_classifier(
 ) -> Classifier:
     """Train ``model`` on ``transform(images)`` of ``data``; returns it in eval mode.
 
-    The transform is applied per batch on the device, so no filtered copy of the set is
-    ever held. The batch order comes from ``seed``; the caller seeds the initialisation.
+    The batch order comes from ``seed``; the caller seeds the initialisation. Model and
+    batches are channels-last (about 1.6x faster convolutions on CPU, and the layout
+    tensor cores want).
     """
-    model.to(device)
-    model.fit_normalization(transform(x, index) for x, index, _ in data.batches(1024, device))
+    model.to(device, memory_format=torch.channels_last)
+    images = FilteredImages(data, transform, device)
+    model.fit_normalization(images.batches(1024))
     batch_size, epochs = recipe.schedule(len(data))
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -43,20 +74,19 @@ def train_classifier(
     order = torch.Generator().manual_seed(seed)
     model.train()
     for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=not progress):
-        permutation = torch.randperm(len(data), generator=order)
-        for start in range(0, len(data), batch_size):
-            x, index, label = data.gather(permutation[start : start + batch_size], device)
-            loss = F.cross_entropy(model(transform(x, index)), label, label_smoothing=recipe.label_smoothing)
+        for positions in torch.randperm(len(data), generator=order).split(batch_size):
+            x, label = images.batch(positions)
+            loss = F.cross_entropy(model(x), label, label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-    recalibrate_batchnorm(model, data, transform, device)
+    recalibrate_batchnorm(model, images.batches(512))
     return model.eval()
 
 
 @torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, data: LabelledImages, transform: Transform, device: torch.device) -> None:
+def recalibrate_batchnorm(model: nn.Module, batches: Iterator[Tensor]) -> None:
     """Replace BatchNorm running statistics by exact averages over the training images.
 
     Running averages with momentum lag behind weights that moved fast in a short run;
@@ -71,8 +101,8 @@ def recalibrate_batchnorm(model: nn.Module, data: LabelledImages, transform: Tra
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     model.train()
-    for x, index, _ in data.batches(512, device):
-        model(transform(x, index))
+    for x in batches:
+        model(x)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
 
@@ -83,5 +113,8 @@ def predict_proba(
 ) -> Tensor:
     """Class probabilities ``(N, K)`` (CPU, float64) of ``model`` on ``transform(images)``."""
     model.eval()
-    parts = [torch.softmax(model(transform(x, index)).double(), dim=1).cpu() for x, index, _ in data.batches(batch_size, device)]
+    parts = []
+    for x, index, _ in data.batches(batch_size, device):
+        logits = model(transform(x, index).contiguous(memory_format=torch.channels_last))
+        parts.append(torch.softmax(logits.double(), dim=1).cpu())
     return torch.cat(parts)
