@@ -45,3 +45,12 @@ def tiny_net(num_classes: int) -> torch.nn.Module:
 def wrong_net(num_classes: int) -> torch.nn.Module:
     """A user model that gives one logit too many."""
     return tiny_net(num_classes + 1)
+
+
+def three_logits(num_classes: int) -> torch.nn.Module:
+    """A user model that always gives 3 logits (right for a 3-way task only)."""
+    return tiny_net(3)
+
+
+def broken_factory(num_classes: int) -> torch.nn.Module:
+    raise RuntimeError("no such network")

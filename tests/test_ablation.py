@@ -62,7 +62,8 @@ def test_results_table_has_the_contract_columns(high_frequency_study) -> None:
     for column in ["variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value", "auc"]:
         assert column in table.columns
     assert set(table["variant"]) == {"lowpass:0.25", "highpass:0.25", "null"}
-    assert (table["n_train"] == 2 * 128).all() or set(table["task"]) == {"binary", "null"}
+    binary = table[table["task"] == "binary"]
+    assert (binary["n_train"] == 2 * 128).all() and (binary["n_test"] == 2 * 32).all()
     assert ((table["ci_low"] <= table["accuracy"]) & (table["accuracy"] <= table["ci_high"])).all()
 
 
@@ -113,6 +114,12 @@ def test_k_way_study_has_confusions_and_pairwise_tasks() -> None:
     assert kway["chance"] == pytest.approx(1 / 3) and kway["accuracy"] > 0.6
     confusion = result.confusion[result.confusion["task"] == "kway"]
     assert len(confusion) == 9 and confusion["count"].sum() == kway["n_test"]
+    per_class = result.per_class.set_index("class")["accuracy"]
+    assert per_class["hi"] > 0.8 and per_class["lo"] > 0.8  # planted differences, each found
+    diagonal = confusion[confusion["true"] == confusion["predicted"]]["count"].sum()
+    assert diagonal == round(kway["accuracy"] * kway["n_test"])  # rows are true classes
+    pairwise = result.pairwise.set_index(["set_a", "set_b"])["accuracy"]
+    assert pairwise[("real", "hi")] > 0.85 and pairwise[("hi", "lo")] > 0.85
 
 
 def test_a_user_model_from_module_factory_is_trained() -> None:
@@ -159,11 +166,21 @@ def test_sets_of_different_sizes_or_too_small_are_refused(monkeypatch) -> None:
         fp.ablate(real[:4], fake[:4], progress=False)
 
 
-def test_null_control_failure_warns_loudly() -> None:
-    table = pd.DataFrame(
-        [{"task": "null", "variant": "null", "seed": 0, "mode": "retrain", "accuracy": 0.8, "ci_low": 0.7, "ci_high": 0.9, "chance": 0.5}]
-    )
-    assert not fp.AblationResult(table, pd.DataFrame()).null_ok
+def test_null_control_failure_warns_loudly(monkeypatch) -> None:
+    monkeypatch.setattr(fp.AblationResult, "null_ok", property(lambda self: False))
+    real, fake = sets(fy=0.3, fx=0.4, n=32)
+    with pytest.warns(UserWarning, match="NULL CONTROL FAILED"):
+        fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, progress=False)
+
+
+def test_null_ok_tests_chance_with_a_bonferroni_interval() -> None:
+    def table(accuracies: list[float]) -> fp.AblationResult:
+        rows = [{"task": "null", "variant": "null", "accuracy": a, "n_test": 200, "chance": 0.5} for a in accuracies]
+        return fp.AblationResult(pd.DataFrame(rows), pd.DataFrame())
+
+    assert table([0.5, 0.52]).null_ok
+    assert not table([0.5, 0.7]).null_ok  # 140/200 is far outside chance
+    assert table([0.57] * 5).null_ok  # 114/200 excludes 0.5 at 95%, not at 99%
 
 
 def test_recipe_gives_small_sets_enough_steps() -> None:
@@ -171,3 +188,46 @@ def test_recipe_gives_small_sets_enough_steps() -> None:
     assert batch == 25 and epochs * 8 >= 150
     assert Recipe().schedule(50_000) == (256, 6)
     assert dataclasses.replace(Recipe(), min_steps=0).schedule(100) == (12, 6)
+
+
+def test_fitted_transforms_learn_from_training_images_only(monkeypatch) -> None:
+    from freqprobe.transforms.phase import PowerEqualize
+
+    fitted: list[PowerEqualize] = []
+    original_fit = PowerEqualize.fit
+    monkeypatch.setattr(PowerEqualize, "fit", lambda self, images: fitted.append(self) or original_fit(self, images))
+    real, fake = sets(fy=0.3, fx=0.4, n=40)
+    fp.ablate(real, fake, ["power_equalize"], seeds=1, mode=("retrain", "probe"), recipe=FAST, progress=False, null=False)
+    [(real_train, _), (fake_train, _)] = fp.train_test_split(real, fake, test_size=0.2, seed=0)
+    train = torch.cat([real.float("cpu")[real_train], fake.float("cpu")[fake_train]]).double()
+    expected = torch.fft.rfft2(train).abs().mean(dim=0)
+    assert len(fitted) == 2  # once for training (retrain), once for scoring the probe
+    for transform in fitted:
+        torch.testing.assert_close(transform._mean_amplitude, expected)
+
+
+def test_a_stored_model_is_scored_on_new_variants_without_retraining(tmp_path: Path, monkeypatch) -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=48)
+    fp.ablate(real, fake, ["original"], seeds=1, mode="probe", recipe=FAST, out=tmp_path, progress=False, null=False)
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("retrained a stored run"))
+    result = fp.ablate(real, fake, ["original", "grayscale"], seeds=1, mode="probe", recipe=FAST, out=tmp_path, progress=False, null=False)
+    assert set(result.table["variant"]) == {"original", "grayscale"}
+
+
+def test_tiny_images_with_a_last_batch_of_one_train() -> None:
+    from freqprobe.training.trainer import shuffled_batches
+
+    assert [len(b) for b in shuffled_batches(9, 4, torch.Generator().manual_seed(0))] == [4, 5]
+    sets_16 = [fp.ImageSet(t) for t in planted_sets(14, 16, 0.3, 0.4, 0.06)]
+    result = fp.ablate(sets_16[0], sets_16[1], ["original"], seeds=1, recipe=Recipe(epochs=1, min_steps=2), progress=False, null=False)
+    assert len(result.table) == 1
+
+
+def test_a_user_model_that_fails_or_misfits_any_task_stops_before_training(monkeypatch) -> None:
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad model"))
+    real, high = sets(fy=0.3, fx=0.4, n=32)
+    _, low = sets(fy=0.0, fx=1 / 32, n=32, seed=5)
+    with pytest.raises(FreqprobeError, match=r"must map \(N, 3, H, W\) to \(N, \d\) logits"):
+        fp.ablate(real, [high, low], model="synthetic:three_logits", recipe=FAST, progress=False)
+    with pytest.raises(FreqprobeError, match="failed: no such network"):
+        fp.ablate(real, high, model="synthetic:broken_factory", recipe=FAST, progress=False)

@@ -36,11 +36,12 @@ class RunSpec:
     task: str
     classes: tuple[str, ...]
     data: tuple[str, ...]  # fingerprints of the image sets
-    split: tuple[float, int, str]  # test_size, split_seed, paired
+    samples: str  # which images train and test (after split, balancing, null halves)
     variant: str  # what the model is trained on
     seed: int
     model: str
     recipe: Recipe
+    version: str = __version__  # architectures and trainer change between versions
 
     @property
     def key(self) -> str:
@@ -84,14 +85,21 @@ class RunStore:
         self._models: dict[str, Classifier] = {}
 
     def record(self, key: str) -> dict[str, Any] | None:
+        """A finished run's record; a damaged one (no weights, unreadable JSON) counts as unfinished."""
         if key not in self._records and self.folder is not None and (self.folder / f"{key}.json").exists():
-            self._records[key] = json.loads((self.folder / f"{key}.json").read_text())
+            try:
+                record = json.loads((self.folder / f"{key}.json").read_text())
+            except (OSError, ValueError):
+                return None
+            if not (self.folder / f"{key}.pt").exists():
+                return None
+            self._records[key] = record
         return self._records.get(key)
 
     def put(self, key: str, record: dict[str, Any], model: Classifier) -> None:
         self._records[key] = record
         if self.folder is None:
-            self._models[key] = model
+            self._models[key] = model.cpu()
             return
         with atomic_path(self.folder / f"{key}.pt") as partial:
             torch.save(model.state_dict(), partial)
@@ -128,9 +136,10 @@ def execute(
     if record is None:
         start = time.perf_counter()
         train_transform = transform(spec.variant).fit(TrainingBatches(task, device))
-        torch.manual_seed(spec.seed)
-        model = build_classifier(spec.model, len(spec.classes), task.train.image_size[0])
-        train_classifier(model, task.train, train_transform, spec.recipe, spec.seed, device, progress)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's RNG untouched
+            torch.manual_seed(spec.seed)
+            model = build_classifier(spec.model, len(spec.classes), task.train.image_size[0])
+            train_classifier(model, task.train, train_transform, spec.recipe, spec.seed, device, progress)
         record = {
             "spec": dataclasses.asdict(spec),
             "key": key,

@@ -14,11 +14,12 @@ from tqdm.auto import tqdm
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import FreqprobeError
+from ..models import build_classifier
 from ..training import Recipe
 from ..transforms import transform
 from .result import RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, execute
-from .tasks import Task, build_tasks
+from .tasks import Task, build_tasks, samples_digest
 
 MODES = ("retrain", "probe")
 
@@ -26,7 +27,7 @@ MODES = ("retrain", "probe")
 def ablate(
     real: ImageSet | str | os.PathLike,
     fakes: ImageSet | str | os.PathLike | Sequence[ImageSet | str | os.PathLike],
-    variants: Sequence[str] = ("original",),
+    variants: str | Sequence[str] = ("original",),
     seeds: int | Sequence[int] = 3,
     mode: str | Sequence[str] = "retrain",
     *,
@@ -79,14 +80,18 @@ def ablate(
         raise FreqprobeError("seeds must be a positive count or a non-empty list")
     sets = _named_sets(real, fakes, names)
     size = next(iter(sets.values())).size
-    specs = [str(transform(v, size=size)) for v in variants]  # parse errors now, before training
+    variants = [variants] if isinstance(variants, str) else variants
+    specs = list(dict.fromkeys(str(transform(v, size=size)) for v in variants))  # errors now, before training
     if not specs:
         raise FreqprobeError("give at least one variant")
     device = resolve_device(device)
     recipe = recipe or Recipe()
     tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null)
+    for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
+        build_classifier(model, classes, size[0])
     store = RunStore(out)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
+    digests = {task.name: samples_digest(task) for task in tasks}
     plan = _plan(tasks, specs, seed_list, modes)
     rows, confusion_rows = [], []
     with tqdm(total=len(plan), desc="runs", disable=not progress) as bar:
@@ -95,7 +100,7 @@ def ablate(
                 task=task.name,
                 classes=task.classes,
                 data=fingerprints,
-                split=(test_size, split_seed, str(paired)),
+                samples=digests[task.name],
                 variant=train_variant,
                 seed=seed,
                 model=model,
@@ -122,7 +127,7 @@ def ablate(
                     bar.write(_log_line(rows[-1], record))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None)
-    if null and not result.null_ok:
+    if null and not result.null_ok:  # after a Bonferroni correction over seeds
         warnings.warn(
             "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
             "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
@@ -140,7 +145,10 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
         raise FreqprobeError("give at least one generated set")
     loaded = [s if isinstance(s, ImageSet) else load_images(s) for s in [real, *fake_list]]
     if names is None:
-        names = ["real"] + [_stem(s, i) for i, s in enumerate(loaded[1:], start=1)]
+        names = ["real"]
+        for position, images in enumerate(loaded[1:], start=1):
+            stem = _stem(images, position)
+            names.append(stem if stem not in names else f"{stem}-{position + 1}")
     names = [str(n) for n in names]
     if len(names) != len(loaded) or len(set(names)) != len(names):
         raise FreqprobeError(f"names must be {len(loaded)} distinct names (real first), got {names}")

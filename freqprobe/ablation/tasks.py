@@ -10,7 +10,9 @@ images each cut in two halves and classified against each other.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
+import warnings
 
 import torch
 from torch import Tensor
@@ -51,12 +53,14 @@ def build_tasks(
     check_same_size(sets)
     names = list(sets)
     splits = dict(zip(names, train_test_split(*sets.values(), test_size=test_size, seed=split_seed, paired=paired)))
-    generator = torch.Generator().manual_seed(split_seed)
     images = [sets[name].images for name in names]
 
-    def labelled(members: list[tuple[int, Tensor]]) -> LabelledImages:
+    def labelled(members: list[tuple[int, Tensor]], generator: torch.Generator) -> LabelledImages:
         """``members``: (source position, indices) per class, balanced to the smallest class."""
         smallest = min(len(idx) for _, idx in members)
+        dropped = sum(len(idx) - smallest for _, idx in members)
+        if dropped:
+            warnings.warn(f"classes balanced to {smallest} images each: {dropped} images of larger sets left out")
         source, index, label = [], [], []
         for k, (s, idx) in enumerate(members):
             kept = idx[torch.randperm(len(idx), generator=generator)[:smallest]].sort().values
@@ -67,23 +71,31 @@ def build_tasks(
 
     def task(name: str, members: list[str]) -> Task:
         positions = [names.index(m) for m in members]
+        generator = task_generator(split_seed, name)
         return Task(
             name,
             tuple(members),
-            labelled([(p, splits[names[p]][0]) for p in positions]),
-            labelled([(p, splits[names[p]][1]) for p in positions]),
+            labelled([(p, splits[names[p]][0]) for p in positions], generator),
+            labelled([(p, splits[names[p]][1]) for p in positions], generator),
         )
 
     tasks = [task("binary" if len(names) == 2 else "kway", names)]
     if pairwise and len(names) > 2:
         tasks += [task(f"pair:{a}|{b}", [a, b]) for a, b in itertools.combinations(names, 2)]
     if null:
-        tasks.append(null_task(names[0], splits[names[0]], generator, labelled))
+        tasks.append(null_task(names[0], splits[names[0]], split_seed, labelled))
     return tasks
 
 
-def null_task(real: str, split: tuple[Tensor, Tensor], generator: torch.Generator, labelled) -> Task:
+def task_generator(split_seed: int, task_name: str) -> torch.Generator:
+    """Each task draws its own random choices, so one task never depends on another."""
+    digest = hashlib.blake2b(f"{split_seed}:{task_name}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
+
+
+def null_task(real: str, split: tuple[Tensor, Tensor], split_seed: int, labelled) -> Task:
     """The real set against itself: each side of the split cut in two random halves."""
+    generator = task_generator(split_seed, "null")
     halves = []
     for side in split:
         if len(side) < 4:
@@ -94,6 +106,15 @@ def null_task(real: str, split: tuple[Tensor, Tensor], generator: torch.Generato
     return Task(
         "null",
         (f"{real}/A", f"{real}/B"),
-        labelled([(0, train_a), (0, train_b)]),
-        labelled([(0, test_a), (0, test_b)]),
+        labelled([(0, train_a), (0, train_b)], generator),
+        labelled([(0, test_a), (0, test_b)], generator),
     )
+
+
+def samples_digest(task: Task) -> str:
+    """A hash of exactly which images (set, index, label) a task trains and tests on."""
+    digest = hashlib.sha256()
+    for part in (task.train, task.test):
+        for tensor in (part.source, part.index, part.label):
+            digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--names", nargs="+", default=None, help="class names, real first (default: file stems)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the one train/test split (default 0)")
+    parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
 
@@ -44,15 +47,13 @@ def run(args: argparse.Namespace) -> None:
         recipe=recipe,
         out=args.out,
         device=args.device,
-        names=["real"] + [_set_name(path, i) for i, path in enumerate(args.fake, start=1)],
+        names=args.names,
         test_size=args.test_size,
+        split_seed=args.split_seed,
+        pairwise=not args.no_pairwise,
         null=not args.no_null,
     )
     columns = ["task", "variant", "mode", "n_seeds", "accuracy", "accuracy_std", "ci_low", "ci_high", "p_value_max"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {args.out}/results.csv, summary.csv, ablation.png/.pdf")
 
-
-def _set_name(path: str, position: int) -> str:
-    stem = Path(path).stem
-    return stem if stem and stem != "real" else f"fake_{position}"

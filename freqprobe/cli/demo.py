@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 NAME = "demo"
-HELP = "build the embedded demo sets and run a small study on them (a few minutes on 2 CPU cores)"
+HELP = "build the embedded demo sets, their spectra and a small study on them (minutes on 2 CPU cores)"
 DEMO_VARIANTS = ("original", "lowpass:0.15", "highpass:0.25", "edges:canny", "patchshuffle:8")
 
 
@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> None:
     from matplotlib import pyplot as plt
 
     from ..ablation import ablate
+    from ..spectra import spectrum
     from ..data import demo_sets
     from ..data.summary import describe
     from ..figures import image_grid, save_figure
@@ -43,7 +44,14 @@ def run(args: argparse.Namespace) -> None:
     plt.close(fig)
     print(table.drop(columns=["origin"]).to_string(index=False))
 
+    report = spectrum(real, generated, names=["real", "generated"], device=args.device)
+    report.save(out / "spectrum")
+    print(report.peaks.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
     result = ablate(real, generated, DEMO_VARIANTS, seeds=args.seeds, out=out / "ablation", device=args.device)
     columns = ["task", "variant", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    print(f"wrote {out}: real.npz, generated.npz, sets.csv, preview.png, ablation/ (results.csv, summary.csv, ablation.png)")
+    print(
+        f"wrote {out}: real.npz, generated.npz, sets.csv, preview.png, spectrum/ (radial.csv, peaks.csv, "
+        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png)"
+    )

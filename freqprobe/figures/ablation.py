@@ -27,7 +27,8 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     task = main_task(summary)
     rows = summary[(summary["task"] == task) | (summary["task"] == "null")]
     variants = list(dict.fromkeys(rows["variant"]))
-    modes = [m for m in MODE_COLOURS if (rows["mode"] == m).any()]
+    main_rows = rows[rows["task"] == task]
+    modes = [m for m in MODE_COLOURS if (main_rows["mode"] == m).any()] or ["retrain"]
     if ax is None:
         fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(variants) * len(modes) + 1.5), 3.2))
     else:
@@ -46,7 +47,9 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
                         color="black", capsize=2, linewidth=0.8)  # fmt: skip
             seeds = table[(table["task"] == row["task"]) & (table["variant"] == variant) & (table["mode"] == run_mode)]
             ax.scatter(np.full(len(seeds), x), seeds["accuracy"], s=6, color="black", zorder=3)
-    chance = float(rows["chance"].iloc[0])
+            if variant == "null":  # its own chance (1/2), which differs from a K-way task's
+                ax.hlines(row["chance"], x - width / 2, x + width / 2, color="black", linestyle=":", linewidth=1)
+    chance = float(main_rows["chance"].iloc[0])
     ax.axhline(chance, color="black", linestyle="--", linewidth=0.8, label=f"chance ({chance:.2g})")
     ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
     ax.set_ylabel("test accuracy")

@@ -39,9 +39,8 @@ class Classifier(nn.Module):
         squares = torch.zeros(3, dtype=torch.float64)
         count = 0
         for x in batches:
-            x = x.double()
-            total += x.sum(dim=(0, 2, 3)).cpu()
-            squares += (x**2).sum(dim=(0, 2, 3)).cpu()
+            total += x.sum(dim=(0, 2, 3), dtype=torch.float64).cpu()
+            squares += x.square().sum(dim=(0, 2, 3), dtype=torch.float64).cpu()
             count += x.shape[0] * x.shape[2] * x.shape[3]
         mean = total / count
         std = (squares / count - mean**2).clamp_min(0).sqrt()
@@ -75,7 +74,10 @@ def _from_factory(name: str, num_classes: int) -> nn.Module:
         factory = getattr(importlib.import_module(module_name), factory_name)
     except (ImportError, AttributeError) as err:
         raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
-    net = factory(num_classes=num_classes)
+    try:
+        net = factory(num_classes=num_classes)
+    except Exception as err:  # a user's factory can fail in any way
+        raise FreqprobeError(f"model {name!r}: {factory_name}(num_classes={num_classes}) failed: {err}") from None
     if not isinstance(net, nn.Module):
         raise FreqprobeError(f"model {name!r}: the factory returned {type(net).__name__}, not an nn.Module")
     return net

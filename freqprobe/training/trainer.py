@@ -28,7 +28,11 @@ class FilteredImages:
         height, width = data.image_size
         self.resident: Tensor | None = None
         if len(data) * 3 * height * width * 4 <= RESIDENT_BYTES:
-            self.resident = torch.cat([transform(x, index) for x, index, _ in data.batches(1024, device)])
+            self.resident = torch.empty((len(data), 3, height, width), device=device)
+            start = 0
+            for x, index, _ in data.batches(1024, device):
+                self.resident[start : start + len(x)] = transform(x, index)
+                start += len(x)
         self.label = data.label.to(device)
 
     def batch(self, positions: Tensor) -> tuple[Tensor, Tensor]:
@@ -42,6 +46,15 @@ class FilteredImages:
     def batches(self, batch_size: int) -> Iterator[Tensor]:
         for start in range(0, len(self.data), batch_size):
             yield self.batch(torch.arange(start, min(start + batch_size, len(self.data))))[0]
+
+
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[Tensor]:
+    """A random order of ``range(n)`` cut into batches; a last batch of one joins the one
+    before (BatchNorm cannot normalise a single image with a 1x1 feature map)."""
+    batches = list(torch.randperm(n, generator=generator).split(batch_size))
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
 
 
 def train_classifier(
@@ -74,24 +87,25 @@ def train_classifier(
     order = torch.Generator().manual_seed(seed)
     model.train()
     for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=not progress):
-        for positions in torch.randperm(len(data), generator=order).split(batch_size):
+        for positions in shuffled_batches(len(data), batch_size, order):
             x, label = images.batch(positions)
             loss = F.cross_entropy(model(x), label, label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-    recalibrate_batchnorm(model, images.batches(512))
+    recalibrate_batchnorm(model, (images.batch(p)[0] for p in shuffled_batches(len(data), batch_size, order)))
     return model.eval()
 
 
 @torch.no_grad()
 def recalibrate_batchnorm(model: nn.Module, batches: Iterator[Tensor]) -> None:
-    """Replace BatchNorm running statistics by exact averages over the training images.
+    """Replace BatchNorm running statistics by their average over one pass of ``batches``.
 
     Running averages with momentum lag behind weights that moved fast in a short run;
     in eval mode stale statistics shift every logit, which costs accuracy even when the
-    ranking (AUC) is right. One forward pass over the training set fixes that.
+    ranking (AUC) is right. One forward pass over the training set, in shuffled batches of
+    the training size (so each batch mixes the classes as in training), fixes that.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
