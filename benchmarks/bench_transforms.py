@@ -44,19 +44,49 @@ def phase_only(image: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(spectrum / np.maximum(np.abs(spectrum), 1e-12)).real
 
 
+def amplitude_only(image: np.ndarray) -> np.ndarray:
+    return np.fft.ifft2(np.abs(np.fft.fft2(image))).real
+
+
+def phase_noise(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    def noisy(image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[-2:]
+        shift = rng.uniform(-np.pi / 2, np.pi / 2, (h, w))
+        shift = (shift - np.roll(shift[::-1, ::-1], (1, 1), axis=(0, 1))) / 2  # odd-symmetric
+        return np.fft.ifft2(np.fft.fft2(image) * np.exp(1j * shift)).real
+
+    return noisy
+
+
+def power_equalize(mean_amplitude: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def equalize(image: np.ndarray) -> np.ndarray:
+        spectrum = np.fft.fft2(image)
+        return np.fft.ifft2(mean_amplitude * spectrum / np.maximum(np.abs(spectrum), 1e-12)).real
+
+    return equalize
+
+
+def wavelet_drop_hh(image: np.ndarray) -> np.ndarray:
+    approx, (ch, cv, cd) = pywt.wavedec2(image, "db2", level=1, axes=(-2, -1))
+    return pywt.waverec2([approx, (ch, cv, np.zeros_like(cd))], "db2", axes=(-2, -1))
+
+
 def wavelet_keep_ll(image: np.ndarray) -> np.ndarray:
     coeffs = pywt.wavedec2(image, "db2", level=2, axes=(-2, -1))
     coeffs = [coeffs[0]] + [tuple(np.zeros_like(d) for d in level) for level in coeffs[1:]]
     return pywt.waverec2(coeffs, "db2", axes=(-2, -1))
 
 
-def dct_keep_low(image: np.ndarray) -> np.ndarray:
-    c, h, w = image.shape
-    blocks = image.reshape(c, h // 8, 8, w // 8, 8)
-    coeffs = scipy.fft.dctn(blocks, axes=(2, 4), norm="ortho")
+def dct_band(low: bool) -> Callable[[np.ndarray], np.ndarray]:
     u, v = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
-    coeffs = coeffs * ((u + v) < 4)[None, None, :, None, :]
-    return scipy.fft.idctn(coeffs, axes=(2, 4), norm="ortho").reshape(c, h, w)
+    keep = ((u + v) < 4) if low else ((u + v) >= 4)
+
+    def band(image: np.ndarray) -> np.ndarray:
+        c, h, w = image.shape
+        coeffs = scipy.fft.dctn(image.reshape(c, h // 8, 8, w // 8, 8), axes=(2, 4), norm="ortho")
+        return scipy.fft.idctn(coeffs * keep[None, None, :, None, :], axes=(2, 4), norm="ortho").reshape(c, h, w)
+
+    return band
 
 
 def luminance_u8(image: np.ndarray) -> np.ndarray:
@@ -91,16 +121,25 @@ def jpeg(image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.open(buffer)).transpose(2, 0, 1) / 255.0
 
 
-def cases(size: int) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
+def cases(size: int, batch: np.ndarray) -> list[tuple[str, Callable[[np.ndarray], np.ndarray]]]:
     r = radius(size, size)
+    fy, fx = np.meshgrid(np.fft.fftfreq(size), np.fft.fftfreq(size), indexing="ij")
+    angle = np.round(np.degrees(np.arctan2(fy, fx)) % 180, 6) % 180
     rng = np.random.default_rng(0)
+    mean_amplitude = np.abs(np.fft.fft2(batch)).mean(axis=0)
     return [
         ("lowpass:0.15", fourier_gain((r <= 0.15).astype(float))),
         ("highpass:0.15,window=gaussian", fourier_gain(1 - np.exp(-(r**2) / (2 * 0.15**2)))),
         ("bandpass:0.1,0.3,window=butterworth", fourier_gain(1 / (1 + (r / 0.3) ** 4) - 1 / (1 + (r / 0.1) ** 4))),
+        ("highpass:0.05,angle=60,120", fourier_gain(((r > 0.05) & (angle >= 60) & (angle < 120)).astype(float))),
         ("phase_only", phase_only),
+        ("amplitude_only", amplitude_only),
+        ("phase_noise:90", phase_noise(rng)),
+        ("power_equalize", power_equalize(mean_amplitude)),
         ("wavelet:db2,level=2,keep=LL", wavelet_keep_ll),
-        ("dct:keep=LOW", dct_keep_low),
+        ("wavelet:db2,drop=HH", wavelet_drop_hh),
+        ("dct:keep=LOW", dct_band(low=True)),
+        ("dct:keep=HIGH", dct_band(low=False)),
         ("edges:sobel", sobel),
         ("edges:canny", canny),
         ("patchshuffle:8", patch_shuffle(rng)),
@@ -138,8 +177,8 @@ def main() -> None:
     batch = images.float("cpu").double().numpy()
     print(f"{args.n} images of {args.size}x{args.size}, device {device}, torch threads {torch.get_num_threads()}")
     print(f"{'transform':<38}{'freqprobe img/s':>16}{'numpy loop img/s':>18}{'ratio':>8}")
-    for spec, baseline in cases(args.size):
-        transform = fp.transform(spec)
+    for spec, baseline in cases(args.size, batch):
+        transform = fp.transform(spec).fit(x)  # power_equalize learns the batch's mean amplitude
         ours = best_time(lambda: transform(x), device, args.repeats)
         theirs = best_time(lambda: per_image(baseline)(batch), torch.device("cpu"), args.repeats)
         line = f"{spec:<38}{args.n / ours:>16.0f}{args.n / theirs:>18.0f}{theirs / ours:>7.1f}x"
