@@ -7,7 +7,18 @@ import pytest
 import torch
 
 from freqprobe.errors import FreqprobeError
-from freqprobe.spectra.power import full_plane, half_plane_multiplicity, power_spectrum, spectral_window
+from freqprobe.spectra.measure import MeasurePlan, image_power
+from freqprobe.spectra.power import (
+    full_plane,
+    half_plane_multiplicity,
+    hann_half_plane,
+    periodogram,
+    power_in_place,
+    power_spectrum,
+    spectral_window,
+)
+from freqprobe.spectra.workspace import Workspace
+from freqprobe.transforms.spatial import luminance
 
 
 @pytest.mark.parametrize("window", ["none", "hann"])
@@ -69,3 +80,35 @@ def test_multiplicity_counts_every_full_plane_frequency_once() -> None:
     for height, width in [(8, 8), (8, 7), (5, 6)]:
         assert float(half_plane_multiplicity(height, width).sum()) == height * width
     assert np.array_equal(half_plane_multiplicity(2, 6)[0].numpy(), [1, 2, 2, 1])
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (12, 20), (15, 9), (9, 14)])
+def test_hann_in_the_frequency_domain_is_the_hann_window_in_space(shape: tuple[int, int]) -> None:
+    height, width = shape
+    x = torch.rand(2, 3, height, width, dtype=torch.float64)
+    wy = torch.hann_window(height, periodic=True, dtype=torch.float64)
+    wx = torch.hann_window(width, periodic=True, dtype=torch.float64)
+    expected = torch.fft.rfft2(x * (wy[:, None] * wx[None, :]))
+    assert torch.allclose(hann_half_plane(torch.fft.rfft2(x), width), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("window", ["hann", "none"])
+@pytest.mark.parametrize("shape", [(16, 16), (15, 9)])
+def test_fast_periodogram_equals_the_reference(window: str, shape: tuple[int, int]) -> None:
+    x = torch.rand(4, 2, *shape, dtype=torch.float64) + 3.0
+    w = torch.ones(shape, dtype=torch.float64)
+    if window == "hann":  # the exact window: spectral_window's is rounded to float32
+        w = torch.outer(*(torch.hann_window(n, periodic=True, dtype=torch.float64) for n in shape))
+    expected = power_spectrum(x, w)
+    fast = power_in_place(periodogram(*shape, window).spectrum(x.clone()))
+    assert torch.allclose(fast, expected, rtol=1e-9, atol=1e-15)
+
+
+def test_luminance_spectrum_is_the_weighted_sum_of_the_channel_spectra() -> None:
+    pixels = torch.randint(0, 256, (3, 3, 16, 12), generator=torch.Generator().manual_seed(4)).float()
+    plan = MeasurePlan.build(16, 12, torch.device("cpu"), "hann", "gaussian", None)
+    power = image_power(pixels.clone(), plan, Workspace(plan.device))
+    window = spectral_window(16, 12, "hann")
+    x = pixels / 255
+    assert torch.allclose(power[:, :3], power_spectrum(x, window), rtol=1e-4, atol=1e-10)
+    assert torch.allclose(power[:, 3:], power_spectrum(luminance(x), window), rtol=1e-4, atol=1e-10)

@@ -8,7 +8,7 @@ import torch
 
 import freqprobe as fp
 from freqprobe.spectra.power import full_plane, power_spectrum, spectral_window
-from freqprobe.spectra.profiles import angular_binning, radial_bin_index, radial_binning
+from freqprobe.spectra.profiles import angular_binning, profiles, radial_bin_index, radial_binning
 
 
 def noise_set(n: int, size: int, seed: int) -> fp.ImageSet:
@@ -78,3 +78,31 @@ def test_angular_profile_separates_vertical_from_horizontal_stripes() -> None:
     assert angles[int(means[0].argmax())] == 0.0
     assert angles[int(means[1].argmax())] == 90.0
     assert float(means[0].sum()) == pytest.approx(float(means[0].max()))
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (12, 20), (9, 14), (15, 9)])
+def test_angular_means_equal_a_numpy_sector_average_of_the_full_plane(shape: tuple[int, int]) -> None:
+    height, width = shape
+    x = torch.rand(3, 1, height, width, dtype=torch.float64)
+    half = power_spectrum(x, spectral_window(height, width, "none").double())
+    binning = angular_binning(height, width, sectors=6, min_radius=0.15)
+    full = full_plane(half, width)[:, 0].numpy()
+    fy, fx = np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]
+    theta = np.round(np.degrees(np.arctan2(fy, fx)) % 180, 6) % 180  # on the FFT grid, Nyquist rows included
+    sector = np.floor((theta + 15) / 30) % 6
+    inside = np.hypot(fy, fx) >= 0.15
+    ours = binning.means(half.float())[:, 0].double().numpy()
+    for i, centre in enumerate(binning.centers.numpy()):
+        members = inside & (sector == round(centre / 30))
+        assert members.sum() == int(binning.counts[i])
+        assert np.allclose(ours[:, i], full[:, members].mean(-1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (12, 20), (9, 14), (32, 128)])
+def test_one_scatter_gives_the_reference_ring_and_sector_means(shape: tuple[int, int]) -> None:
+    height, width = shape
+    power = torch.rand(4, 2, height, width // 2 + 1)
+    bins = profiles(height, width)
+    radial, angular = bins.means(power)
+    assert torch.allclose(radial, radial_binning(height, width).means(power), rtol=1e-5)
+    assert torch.allclose(angular, angular_binning(height, width).means(power), rtol=1e-5)

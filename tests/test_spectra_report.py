@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 import freqprobe as fp
 from freqprobe.errors import DataError, FreqprobeError
 from freqprobe.spectra import redraw
+from freqprobe.spectra.measure import MeasurePlan, measure_luminance, measure_set
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,19 @@ def test_results_do_not_depend_on_the_batch_size(demo: tuple[fp.ImageSet, fp.Ima
     for name in ("radial", "comparison", "angular", "subbands", "dct"):
         pd.testing.assert_frame_equal(getattr(whole, name), getattr(batched, name), rtol=1e-4)
     assert np.allclose(whole.maps["image_power"], batched.maps["image_power"], rtol=1e-4, atol=1e-12)
+
+
+def test_the_benchmarked_luminance_path_gives_the_luminance_numbers_of_fp_spectrum(
+    demo: tuple[fp.ImageSet, fp.ImageSet],
+) -> None:
+    plan = MeasurePlan.build(32, 32, torch.device("cpu"), "hann", "gaussian", 5)
+    alone, full = measure_luminance(demo[0], plan), measure_set(demo[0], plan).image
+    for name in ("power", "decibels", "radial", "radial_db", "angular"):
+        ours, theirs = getattr(alone, name), getattr(full, name)
+        assert ours.count == theirs.count == len(demo[0])
+        assert torch.allclose(ours.mean[0], theirs.mean[3], rtol=1e-4, atol=1e-12), name
+        if name != "power":
+            assert torch.allclose(ours.variance[0], theirs.variance[3], rtol=1e-3, atol=1e-12), name
 
 
 def test_save_writes_tables_maps_and_figures_and_load_gives_them_back(

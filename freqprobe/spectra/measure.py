@@ -1,31 +1,41 @@
 """One streaming pass over an image set: every sum the spectrum report needs.
 
-Per batch (float32, on the device): R, G, B and BT.601 luminance Y planes; their
-half-plane power spectra; the luminance's noise residual and its power spectrum; per-image
-radial and angular profiles of both; Haar sub-band energies and 8x8 DCT coefficients of Y.
-Everything is added to float64 running sums (``RunningMoments``), so a set is never held
-as float at once and its length is bounded by nothing but time.
+Per batch (float32, on the device): the images arrive as uint8 and are converted once;
+the R, G, B planes are mean-removed and windowed in place and go through one ``rfft2``; the
+BT.601 luminance Y's spectrum is the same weighted sum of the three channel spectra (the
+FFT is linear, so no fourth transform); the luminance's noise residual spectrum (for the
+default Gaussian denoiser straight from ``rfft2(Y)``: ``residuals.residual_spectrum``);
+per-image radial and angular profiles of both (one scatter-add: ``profiles.Profiles``);
+Haar sub-band energies and 8x8 DCT coefficient moments of Y. Everything is added to float64
+running sums (``RunningMoments``), so a set is never held as float at once and its length
+is bounded by nothing but time. Per-pixel maps stay float32; squares and logarithms are
+taken in place.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
 
 from ..data import ImageSet
-from ..transforms.spatial import luminance
+from ..transforms.spatial import BT601
 from .moments import RunningMoments
-from .power import POWER_FLOOR, power_spectrum, spectral_window
-from .profiles import Binning, angular_binning, radial_binning
-from .residuals import noise_residual
-from .subbands import dct_blocks, subband_energy, subband_levels
+from .power import POWER_FLOOR, Periodogram, periodogram, power_in_place
+from .profiles import Binning, Profiles, profiles
+from .residuals import residual_spectrum
+from .subbands import dct_moments, subband_energy, subband_levels
+from .workspace import Workspace
 
 CHANNELS = ("R", "G", "B", "Y")
-#: Pixels per batch (images x height x width): small enough for the CPU's caches and for
-#: the denoisers' temporaries, large enough to keep a GPU busy.
-BATCH_PIXELS = {"cpu": 2**19, "cuda": 2**24}
+#: Pixels per batch (images x height x width): 16 images of 256 x 256 on the CPU, whose
+#: float planes and spectra stay within the last-level cache (measured on 2 cores: 8 and 32
+#: images per batch are up to 10 % slower, 4 and 64 up to 70 %); on CUDA, large enough to
+#: keep the GPU busy.
+BATCH_PIXELS = {"cpu": 2**20, "cuda": 2**24}
 
 
 def decibels(power: Tensor) -> Tensor:
@@ -36,6 +46,25 @@ def decibels(power: Tensor) -> Tensor:
 def default_batch_size(height: int, width: int, device: torch.device) -> int:
     """Images per batch for this size on this device."""
     return max(1, BATCH_PIXELS.get(device.type, BATCH_PIXELS["cpu"]) // (height * width))
+
+
+def float_batches(images: ImageSet, batch_size: int, device: torch.device, workspace: Workspace) -> Iterator[Tensor]:
+    """Float32 batches ``(B, 3, H, W)`` in grey levels ``[0, 255]``, moved to ``device`` as uint8.
+
+    Not divided by 255: that scale rides on the luminance weights and the window. The
+    batches share one ``workspace`` buffer, so each is valid until the next is drawn.
+    """
+    for start in range(0, len(images), batch_size):
+        chunk = images.images[start : start + batch_size].to(device, non_blocking=True)
+        yield workspace.get("pixels", tuple(chunk.shape)).copy_(chunk)
+
+
+def luminance(x: Tensor, scale: float = 1.0, out: Tensor | None = None) -> Tensor:
+    """``scale * (0.299 R + 0.587 G + 0.114 B)`` of ``(N, 3, H, W)`` as ``(N, 1, H, W)``: three
+    multiply-adds (an einsum over the 3-long channel axis is 10x slower on a CPU)."""
+    y = torch.mul(x[:, 0:1], BT601[0] * scale) if out is None else torch.mul(x[:, 0:1], BT601[0] * scale, out=out)
+    y.add_(x[:, 1:2], alpha=BT601[1] * scale)
+    return y.add_(x[:, 2:3], alpha=BT601[2] * scale)
 
 
 @dataclasses.dataclass
@@ -53,14 +82,19 @@ class SpectrumSums:
     radial_db: RunningMoments = dataclasses.field(default_factory=RunningMoments)
     angular: RunningMoments = dataclasses.field(default_factory=RunningMoments)
 
-    def add(self, power: Tensor, radial: Binning, angular: Binning) -> None:
-        """Add half-plane power ``(B, C, H, W // 2 + 1)`` of a batch."""
+    def add(self, power: Tensor, bins: Profiles, workspace: Workspace | None = None) -> None:
+        """Add half-plane power ``(B, C, H, W // 2 + 1)`` of a batch; ``power`` is overwritten
+        (its logarithm and squares are taken in place)."""
         self.power.add(power)
-        self.decibels.add(decibels(power))
-        profile = radial.means(power)
-        self.radial.add(profile)
-        self.radial_db.add(decibels(profile))
-        self.angular.add(angular.means(power))
+        scratch = None if workspace is None else workspace.get("cells", (power.shape[0] * power.shape[1], bins.n_cells))
+        radial, angular = bins.means(power, scratch)
+        self.radial.add(radial)
+        self.radial_db.add(decibels(radial))
+        self.angular.add(angular)
+        # dB = 10 log10(power): the factor 10 is applied to the batch sums, not to every value.
+        logs = power.clamp_min_(POWER_FLOOR).log10_()
+        total = logs.sum(0).double().mul_(10)
+        self.decibels.add_totals(total, logs.square_().sum(0).double().mul_(100), logs.shape[0])
 
 
 @dataclasses.dataclass
@@ -80,12 +114,29 @@ class MeasurePlan:
     height: int
     width: int
     device: torch.device
-    window: Tensor
-    radial: Binning
-    angular: Binning
+    periodogram: Periodogram
+    profiles: Profiles
     denoiser: str
     batch_size: int
     subband_levels: int
+
+    @property
+    def window(self) -> Tensor:
+        """The window, scaled to unit energy, ``(H, W)``."""
+        return self.periodogram.window
+
+    @functools.cached_property
+    def pixel_window(self) -> Tensor:
+        """``window / 255``: for images in grey levels."""
+        return self.periodogram.window / 255
+
+    @property
+    def radial(self) -> Binning:
+        return self.profiles.radial
+
+    @property
+    def angular(self) -> Binning:
+        return self.profiles.angular
 
     @classmethod
     def build(
@@ -95,23 +146,70 @@ class MeasurePlan:
             height=height,
             width=width,
             device=device,
-            window=spectral_window(height, width, window, device),
-            radial=radial_binning(height, width, device),
-            angular=angular_binning(height, width, device=device),
+            periodogram=periodogram(height, width, window, device),
+            profiles=profiles(height, width, device=device),
             denoiser=denoiser,
             batch_size=batch_size or default_batch_size(height, width, device),
             subband_levels=subband_levels(height, width),
         )
 
 
+def image_power(x: Tensor, plan: MeasurePlan, workspace: Workspace) -> Tensor:
+    """Periodograms ``(B, 4, H, W // 2 + 1)`` of R, G, B and Y from grey levels ``x (B, 3, H, W)``.
+
+    ``x`` is overwritten. Y's spectrum is ``sum(BT601[c] * spectrum[c])`` (the FFT is linear).
+    The result lives in ``workspace``.
+    """
+    b, _, height, width = x.shape
+    half = (height, width // 2 + 1)
+    spectrum = plan.periodogram.spectrum(
+        x, plan.pixel_window, out=workspace.get("spectrum", (b, 3, *half), torch.complex64)
+    )
+    parts = torch.view_as_real(spectrum)  # (B, 3, H, K, 2)
+    luma = torch.mul(parts[:, 0], BT601[0], out=workspace.get("luma", (b, *half, 2)))
+    luma.add_(parts[:, 1], alpha=BT601[1]).add_(parts[:, 2], alpha=BT601[2])
+    power = workspace.get("power", (b, 4, *half))
+    parts.square_()
+    torch.add(parts[..., 0], parts[..., 1], out=power[:, :3])
+    luma.square_()
+    torch.add(luma[..., 0], luma[..., 1], out=power[:, 3])
+    return power
+
+
 def measure_set(images: ImageSet, plan: MeasurePlan) -> SetSums:
     """Stream ``images`` in batches through every spectral statistic of ``plan``."""
     sums = SetSums(SpectrumSums(), SpectrumSums(), RunningMoments(), RunningMoments())
-    for x in images.batches(plan.batch_size, plan.device):
-        y = luminance(x)
-        sums.image.add(power_spectrum(torch.cat([x, y], 1), plan.window), plan.radial, plan.angular)
-        residual = noise_residual(y, plan.denoiser)
-        sums.residual.add(power_spectrum(residual, plan.window), plan.radial, plan.angular)
-        sums.subbands.add(subband_energy(y, plan.subband_levels)[:, 0])
-        sums.dct.add(dct_blocks(y))
+    workspace = Workspace(plan.device)
+    half = (plan.height, plan.width // 2 + 1)
+    for x in float_batches(images, plan.batch_size, plan.device, workspace):
+        b = x.shape[0]
+        y = luminance(x, 1 / 255, out=workspace.get("luminance", (b, 1, plan.height, plan.width)))
+        sums.image.add(image_power(x, plan, workspace), plan.profiles, workspace)
+        residual = residual_spectrum(
+            y,
+            plan.denoiser,
+            plan.periodogram,
+            out=workspace.get("residual", (b, 1, *half), torch.complex64),
+            scratch=workspace.get("stencil", (b, 1, *half, 2)),
+        )
+        power = power_in_place(residual, out=workspace.get("residual power", (b, 1, *half)))
+        sums.residual.add(power, plan.profiles, workspace)
+        sums.subbands.add(subband_energy(y, plan.subband_levels, workspace)[:, 0])
+        sums.dct.add_totals(*dct_moments(y, workspace))
+    return sums
+
+
+def measure_luminance(
+    images: ImageSet, plan: MeasurePlan, sums: SpectrumSums | None = None, workspace: Workspace | None = None
+) -> SpectrumSums:
+    """Only the luminance's image spectrum statistics (``SetSums.image``'s Y channel, made
+    from one ``rfft2`` of Y): what ``benchmarks/bench_spectra.py`` times. Adds to ``sums``."""
+    sums = SpectrumSums() if sums is None else sums
+    workspace = Workspace(plan.device) if workspace is None else workspace
+    half = (plan.height, plan.width // 2 + 1)
+    for x in float_batches(images, plan.batch_size, plan.device, workspace):
+        b = x.shape[0]
+        y = luminance(x, 1 / 255, out=workspace.get("luminance", (b, 1, plan.height, plan.width)))
+        spectrum = plan.periodogram.spectrum(y, out=workspace.get("spectrum", (b, 1, *half), torch.complex64))
+        sums.add(power_in_place(spectrum, out=workspace.get("power", (b, 1, *half))), plan.profiles, workspace)
     return sums

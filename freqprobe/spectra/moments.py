@@ -26,14 +26,26 @@ class RunningMoments:
         self.squares: Tensor | None = None
         self.track_squares = squares
 
-    def add(self, values: Tensor) -> None:
-        """Add a batch ``(B, ...)`` of per-image values."""
+    def add(self, values: Tensor, overwrite: bool = False) -> None:
+        """Add a batch ``(B, ...)`` of per-image values.
+
+        With ``overwrite=True`` the squares are taken in place (``values`` is destroyed),
+        which saves a batch-sized temporary.
+        """
         total = values.sum(0).double()
-        self.total = total if self.total is None else self.total.add_(total)
+        squares = None
         if self.track_squares:
-            squares = values.square().sum(0).double()
-            self.squares = squares if self.squares is None else self.squares.add_(squares)
-        self.count += values.shape[0]
+            squares = (values.square_() if overwrite else values.square()).sum(0).double()
+        self.add_totals(total, squares, values.shape[0])
+
+    def add_totals(self, total: Tensor, squares: Tensor | None, count: int) -> None:
+        """Add sums (and sums of squares) over ``count`` values that the caller formed itself."""
+        self.total = total.to(torch.float64, copy=True) if self.total is None else self.total.add_(total)
+        if self.track_squares:
+            if squares is None:
+                raise ValueError("this RunningMoments tracks squares; pass their sum")
+            self.squares = squares.to(torch.float64, copy=True) if self.squares is None else self.squares.add_(squares)
+        self.count += count
 
     @property
     def mean(self) -> Tensor:
