@@ -76,15 +76,6 @@ def hermitian_symmetrize(mask: Tensor) -> Tensor:
     return (mask + mask[..., neg_y, :][..., neg_x]) / 2
 
 
-def apply_mask(x: Tensor, mask: Tensor) -> Tensor:
-    """Multiply the spectrum of real images ``(N, C, H, W)`` by a full-grid ``(H, W)`` mask.
-
-    The mask is symmetrized first, so the output is real and equals the full complex
-    filtering exactly; the half-spectrum (``rfft2``) does the work.
-    """
-    return apply_half_mask(x, half_spectrum(hermitian_symmetrize(mask)).to(x.dtype))
-
-
 def half_spectrum(mask: Tensor) -> Tensor:
     """The ``rfft2`` half ``(H, W // 2 + 1)`` of a Hermitian-symmetric full-grid mask."""
     return mask[..., : mask.shape[-1] // 2 + 1]
