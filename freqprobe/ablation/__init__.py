@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from .result import AblationResult
 from .study import ablate
+from .trained import resolve_model
 
-__all__ = ["AblationResult", "ablate"]
+__all__ = ["AblationResult", "ablate", "resolve_model"]

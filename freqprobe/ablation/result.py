@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..io import write_table
+from ..models import Classifier
 from ..stats import wilson_interval
+from .runs import RunStore
+
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a saved table; the variant ``null`` stays a string (pandas would read NaN)."""
@@ -36,6 +40,8 @@ class AblationResult:
     table: pd.DataFrame
     confusion: pd.DataFrame
     folder: Path | None = None
+    #: The trained models (in memory for a study run without a folder, else ``folder/runs``).
+    store: RunStore | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -122,6 +128,33 @@ class AblationResult:
 
         return plot_accuracy_bars(self.summary, self.table, ax=ax)
 
+    def model(
+        self, variant: str = "original", seed: int | None = None, task: str | None = None, device="cpu"
+    ) -> Classifier:
+        """The classifier trained on ``variant`` (eval mode), for attribution or probing.
+
+        ``seed`` defaults to the first seed of the study, ``task`` to its main task
+        (``binary`` or ``kway``). Weights are loaded with ``torch.load(weights_only=True)``.
+        """
+        trained = self.table[self.table["train_variant"] == variant]
+        if trained.empty:
+            listed = ", ".join(sorted(set(self.table["train_variant"])))
+            raise FreqprobeError(f"no model trained on {variant!r} in this study; trained on: {listed}")
+        task = task or str(trained["task"].iloc[0])
+        seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
+        rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
+        if rows.empty:
+            raise FreqprobeError(
+                f"no model for task {task!r}, seed {seed} on {variant!r}; tasks: {sorted(set(trained['task']))}, "
+                f"seeds: {sorted(set(trained['seed']))}"
+            )
+        if self.store is None:
+            raise FreqprobeError("this result has no trained models (load it from its run folder)")
+        try:
+            return self.store.model(str(rows["run"].iloc[0]), resolve_device(device))
+        except KeyError:
+            raise FreqprobeError(f"{self.folder}: the weights of run {rows['run'].iloc[0]} are missing") from None
+
     @classmethod
     def load(cls, folder: str | os.PathLike) -> AblationResult:
         """Read a saved study (figures can be redrawn from it without retraining)."""
@@ -130,7 +163,7 @@ class AblationResult:
             raise FreqprobeError(f"{folder}: no results.csv (not an ablation run folder)")
         confusion_path = folder / "confusion.csv"
         confusion = read_table(confusion_path) if confusion_path.exists() else pd.DataFrame()
-        return cls(read_table(folder / "results.csv"), confusion, folder)
+        return cls(read_table(folder / "results.csv"), confusion, folder, RunStore(folder))
 
     def _repr_html_(self) -> str:  # a notebook shows the summary
         return self.summary._repr_html_()

@@ -126,7 +126,7 @@ def ablate(
                 if progress:
                     bar.write(_log_line(rows[-1], record))
             bar.update()
-    result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None)
+    result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
     if null and not result.null_ok:  # after a Bonferroni correction over seeds
         warnings.warn(
             "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "

@@ -1,0 +1,101 @@
+"""Loading a user's classifier: an ``nn.Module``, a callable, ``module:factory`` with a
+weights file, or a TorchScript file. Every model takes float images in [0, 1],
+``(N, 3, H, W)``, and returns ``(N, K)`` logits (or scores: anything whose arg-max is the
+decision); a model trained on normalised inputs carries its normalisation inside.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import FreqprobeError
+
+
+class CallableModel(nn.Module):
+    """An ``nn.Module`` around a plain function of a float batch (say, a generative
+    classifier that scores each class by a likelihood): it has no parameters to train."""
+
+    def __init__(self, function: Callable[[Tensor], Tensor]) -> None:
+        super().__init__()
+        self.function = function
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.as_tensor(self.function(x))
+
+
+def load_model(source, weights: str | os.PathLike | None = None) -> nn.Module:
+    """A classifier in eval mode from ``source``.
+
+    Args:
+        source: an ``nn.Module``; a callable returning logits; ``"module:factory"`` (the
+            factory is called with no arguments); or the path of a TorchScript file.
+        weights: a state-dict file for a ``module:factory`` model, loaded with
+            ``torch.load(weights_only=True)`` (never unpickling arbitrary objects).
+
+    Raises:
+        FreqprobeError: a factory that cannot be imported or fails, weights that do not
+            fit, a file that is neither TorchScript nor found.
+    """
+    if isinstance(source, nn.Module):
+        model = source
+    elif callable(source):
+        model = CallableModel(source)
+    elif isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        model = _torchscript(Path(source))
+    elif isinstance(source, str) and ":" in source:
+        model = _factory(source)
+    else:
+        raise FreqprobeError(f"model {source!r}: not a file, an nn.Module, a callable or module:factory")
+    if weights is not None:
+        _load_weights(model, Path(weights))
+    return model.eval()
+
+
+def _torchscript(path: Path) -> nn.Module:
+    if not zipfile.is_zipfile(path):
+        raise FreqprobeError(f"{path}: not a TorchScript file (give a state dict as weights= with module:factory)")
+    try:
+        return torch.jit.load(str(path), map_location="cpu")
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise FreqprobeError(f"{path}: not a TorchScript file ({first}); a state dict goes with module:factory") from None
+
+
+def _factory(name: str) -> nn.Module:
+    module_name, _, factory_name = name.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), factory_name)
+    except (ImportError, AttributeError) as err:
+        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
+    try:
+        model = factory()
+    except Exception as err:  # a user's factory can fail in any way
+        raise FreqprobeError(f"model {name!r}: {factory_name}() failed: {err}") from None
+    if not isinstance(model, nn.Module):
+        raise FreqprobeError(f"model {name!r}: the factory returned {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def _load_weights(model: nn.Module, path: Path) -> None:
+    if not path.is_file():
+        raise FreqprobeError(f"{path}: weights file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle errors of many kinds
+        raise FreqprobeError(f"{path}: cannot load weights safely ({type(err).__name__}: {err})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # a common checkpoint layout
+    if not isinstance(state, dict):
+        raise FreqprobeError(f"{path}: expected a state dict, found {type(state).__name__}")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise FreqprobeError(f"{path}: weights do not fit the model ({first})") from None
