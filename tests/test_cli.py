@@ -127,11 +127,14 @@ def test_ablate_writes_the_run_folder_of_the_contract(tmp_path: Path, capsys: py
     np.savez(tmp_path / "gan.npz", arr_0=fake.permute(0, 2, 3, 1).numpy())
     out = tmp_path / "study"
     argv = ["ablate", "--real", str(tmp_path / "real.npz"), "--fake", str(tmp_path / "gan.npz"),
-            "--variants", "original", "lowpass:0.2", "--seeds", "1", "--epochs", "1", "--out", str(out)]  # fmt: skip
+            "--variants", "original", "lowpass:0.2", "--seeds", "1", "--epochs", "1",
+            "--recipe", "whitened", "plain", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     results = pd.read_csv(out / "results.csv", keep_default_na=False)
     assert {"variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value"} <= set(results)
     assert set(results["variant"]) == {"original", "lowpass:0.2", "null"}
+    assert sorted(results["recipe"].value_counts().items()) == [("plain", 3), ("whitened", 3)]
+    assert results["linear_accuracy"].between(0, 1).all()
     for name in ["summary.csv", "ablation.png", "ablation.pdf"]:
         assert (out / name).exists()
     assert "wrote" in capsys.readouterr().out

@@ -16,25 +16,33 @@ from ..stats import wilson_interval
 from .runs import RunStore
 
 
+#: The columns that name one line of the summary.
+GROUP = ["task", "variant", "mode", "recipe"]
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Read a saved table; the variant ``null`` stays a string (pandas would read NaN)."""
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
+#: The linear probe's scores, as ``linear_<name>`` columns.
+LINEAR_COLUMNS = ("accuracy", "ci_low", "ci_high", "auc")
 RESULT_COLUMNS = [
-    "task", "variant", "seed", "mode", "model", "train_variant", "n_train", "n_test",
-    "accuracy", "ci_low", "ci_high", "p_value", "auc", "chance", "run",
+    "task", "variant", "seed", "mode", "recipe", "model", "train_variant", "n_train", "n_test",
+    "accuracy", "ci_low", "ci_high", "p_value", "auc", "chance",
+    *(f"linear_{name}" for name in LINEAR_COLUMNS), "run",
 ]  # fmt: skip
 
 
 @dataclasses.dataclass
 class AblationResult:
-    """One row per (task, variant, seed, mode) in ``table``; K-way confusions in ``confusion``.
+    """One row per (task, variant, seed, mode, recipe) in ``table``; K-way confusions in ``confusion``.
 
     ``summary`` aggregates the seeds: mean, std, min and max accuracy, the Wilson interval
     of one test set at the mean accuracy (the test-sampling uncertainty; seeds scored on
     one test set are not independent trials, so their spread is reported separately),
-    the largest p-value over seeds, and the mean AUC.
+    the largest p-value over seeds, the mean AUC, and the linear probe's accuracy and
+    interval (one fit per task and variant, the same for every seed).
     """
 
     table: pd.DataFrame
@@ -46,7 +54,7 @@ class AblationResult:
     @property
     def summary(self) -> pd.DataFrame:
         rows = []
-        for (task, variant, mode), group in self.table.groupby(["task", "variant", "mode"], sort=False):
+        for (task, variant, mode, recipe), group in self.table.groupby(GROUP, sort=False):
             n_test = int(group["n_test"].iloc[0])
             mean = float(group["accuracy"].mean())
             low, high = wilson_interval(round(mean * n_test), n_test)
@@ -55,6 +63,7 @@ class AblationResult:
                     "task": task,
                     "variant": variant,
                     "mode": mode,
+                    "recipe": recipe,
                     "n_seeds": len(group),
                     "n_test": n_test,
                     "accuracy": mean,
@@ -66,6 +75,7 @@ class AblationResult:
                     "p_value_max": float(group["p_value"].max()),
                     "auc": float(group["auc"].mean()),
                     "chance": float(group["chance"].iloc[0]),
+                    **{f"linear_{name}": float(group[f"linear_{name}"].iloc[0]) for name in LINEAR_COLUMNS},
                 }
             )
         return pd.DataFrame(rows)
@@ -86,13 +96,21 @@ class AblationResult:
         return True
 
     @property
+    def missed_by_network(self) -> pd.DataFrame:
+        """Summary rows where the linear probe beats the network beyond both intervals: the
+        network misses a difference that is there (the null control never counts)."""
+        summary = self.summary
+        missed = (summary["linear_ci_low"] > summary["ci_high"]) & (summary["task"] != "null")
+        return summary[missed]
+
+    @property
     def per_class(self) -> pd.DataFrame:
         """Per-class accuracy (recall) of K-way tasks, averaged over seeds, from the confusions."""
         if self.confusion.empty:
             return pd.DataFrame()
-        counts = self.confusion.groupby(["task", "variant", "mode", "true"], sort=False)
+        counts = self.confusion.groupby([*GROUP, "true"], sort=False)
         correct = self.confusion[self.confusion["true"] == self.confusion["predicted"]]
-        table = correct.groupby(["task", "variant", "mode", "true"], sort=False)["count"].sum() / counts["count"].sum()
+        table = correct.groupby([*GROUP, "true"], sort=False)["count"].sum() / counts["count"].sum()
         return table.rename("accuracy").reset_index().rename(columns={"true": "class"})
 
     @property
@@ -129,14 +147,22 @@ class AblationResult:
         return plot_accuracy_bars(self.summary, self.table, ax=ax)
 
     def model(
-        self, variant: str = "original", seed: int | None = None, task: str | None = None, device="cpu"
+        self,
+        variant: str = "original",
+        seed: int | None = None,
+        task: str | None = None,
+        recipe: str | None = None,
+        device="cpu",
     ) -> Classifier:
         """The classifier trained on ``variant`` (eval mode), for attribution or probing.
 
         ``seed`` defaults to the first seed of the study, ``task`` to its main task
-        (``binary`` or ``kway``). Weights are loaded with ``torch.load(weights_only=True)``.
+        (``binary`` or ``kway``), ``recipe`` to its first. Weights are loaded with
+        ``torch.load(weights_only=True)``.
         """
         trained = self.table[self.table["train_variant"] == variant]
+        recipe = recipe or str(self.table["recipe"].iloc[0])
+        trained = trained[trained["recipe"] == recipe]
         if trained.empty:
             listed = ", ".join(sorted(set(self.table["train_variant"])))
             raise FreqprobeError(f"no model trained on {variant!r} in this study; trained on: {listed}")

@@ -24,8 +24,9 @@ from .._version import __version__
 from ..io import atomic_path
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
-from ..training import Recipe, predict_proba, train_classifier
+from ..training import LinearProbe, Recipe, predict_proba, train_classifier
 from ..transforms import transform
+from ..transforms.representations import image_stages
 from .tasks import Task
 
 
@@ -47,6 +48,12 @@ class RunSpec:
     def key(self) -> str:
         payload = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def linear_key(self) -> str:
+        """The linear probe's key: the same data and variant; seed, model and recipe play no part."""
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("seed", "model", "recipe")}
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def evaluate(probabilities: torch.Tensor, labels: torch.Tensor, n_train: int) -> dict[str, Any]:
@@ -73,36 +80,40 @@ def evaluate(probabilities: torch.Tensor, labels: torch.Tensor, n_train: int) ->
 
 
 class RunStore:
-    """Finished runs: ``runs/<key>.json`` (spec and scores) and ``runs/<key>.pt`` (weights).
+    """Finished runs: ``runs/<key>.json`` (spec and scores) and ``runs/<key>.pt`` (weights);
+    linear probes keep their records in a second store, ``linear/<key>.json``.
 
     Both are written atomically, weights first, so a JSON file means a finished run. With
     no folder the store lives in memory (a notebook session that saves nothing).
     """
 
-    def __init__(self, folder: str | os.PathLike | None) -> None:
-        self.folder = None if folder is None else Path(folder) / "runs"
+    def __init__(self, folder: str | os.PathLike | None, subfolder: str = "runs") -> None:
+        self.folder = None if folder is None else Path(folder) / subfolder
         self._records: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Classifier] = {}
 
-    def record(self, key: str) -> dict[str, Any] | None:
+    def record(self, key: str, weights: bool = True) -> dict[str, Any] | None:
         """A finished run's record; a damaged one (no weights, unreadable JSON) counts as unfinished."""
         if key not in self._records and self.folder is not None and (self.folder / f"{key}.json").exists():
             try:
                 record = json.loads((self.folder / f"{key}.json").read_text())
             except (OSError, ValueError):
                 return None
-            if not (self.folder / f"{key}.pt").exists():
+            if weights and not (self.folder / f"{key}.pt").exists():
                 return None
             self._records[key] = record
         return self._records.get(key)
 
-    def put(self, key: str, record: dict[str, Any], model: Classifier) -> None:
+    def put(self, key: str, record: dict[str, Any], model: Classifier | None = None) -> None:
+        """Store a record (and a model's weights, written first)."""
         self._records[key] = record
         if self.folder is None:
-            self._models[key] = model.cpu()
+            if model is not None:
+                self._models[key] = model.cpu()
             return
-        with atomic_path(self.folder / f"{key}.pt") as partial:
-            torch.save(model.state_dict(), partial)
+        if model is not None:
+            with atomic_path(self.folder / f"{key}.pt") as partial:
+                torch.save(model.state_dict(), partial)
         with atomic_path(self.folder / f"{key}.json") as partial:
             partial.write_text(json.dumps(record, indent=1))
 
@@ -114,7 +125,9 @@ class RunStore:
         if record is None or self.folder is None:
             raise KeyError(f"no finished run {key}")
         spec = record["spec"]
-        model = build_classifier(spec["model"], len(spec["classes"]), record["image_size"])
+        model = build_classifier(
+            spec["model"], len(spec["classes"]), tuple(record["input_shape"]), spec["recipe"]["whiten"]
+        )
         state = torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         return model.to(device).eval()
@@ -138,13 +151,14 @@ def execute(
         train_transform = transform(spec.variant).fit(TrainingBatches(task, device))
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's RNG untouched
             torch.manual_seed(spec.seed)
-            model = build_classifier(spec.model, len(spec.classes), task.train.image_size[0])
+            shape = train_transform.output_shape((3, *task.train.image_size))
+            model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
             train_classifier(model, task.train, train_transform, spec.recipe, spec.seed, device, progress)
         record = {
             "spec": dataclasses.asdict(spec),
             "key": key,
             "freqprobe": __version__,
-            "image_size": task.train.image_size[0],
+            "input_shape": list(shape),
             "train_seconds": round(time.perf_counter() - start, 2),
             "scores": {},
         }
@@ -159,6 +173,27 @@ def execute(
         probabilities = predict_proba(model, task.test, test_transform, device)
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     store.put(key, record, model)
+    return record
+
+
+def execute_linear(spec: RunSpec, task: Task, test_variants: list[str], store: RunStore, device: torch.device):
+    """The linear probe beside a run: fitted on the training images of ``spec.variant``
+    (before any representation stage), scored on each test variant; shared by all seeds."""
+    key = spec.linear_key
+    record = store.record(key, weights=False) or {"key": key, "variant": spec.variant, "scores": {}}
+    missing = [v for v in test_variants if v not in record["scores"]]
+    if not missing:
+        return record
+    fitted = image_stages(transform(spec.variant)).fit(TrainingBatches(task, device))
+    probe = LinearProbe().fit(
+        ((fitted(x, index), label) for x, index, label in task.train.batches(1024, device)), len(spec.classes)
+    )
+    for variant in missing:
+        t = image_stages(transform(variant))
+        t = fitted if str(t) == str(fitted) else t.fit(TrainingBatches(task, device))
+        probabilities = torch.cat([probe.predict_proba(t(x, index)) for x, index, _ in task.test.batches(1024, device)])
+        record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
+    store.put(key, record)
     return record
 
 

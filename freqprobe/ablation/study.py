@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -15,10 +15,10 @@ from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..models import build_classifier
-from ..training import Recipe
+from ..training import Recipe, get_recipe
 from ..transforms import transform
-from .result import RESULT_COLUMNS, AblationResult
-from .runs import RunSpec, RunStore, execute
+from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
+from .runs import RunSpec, RunStore, execute, execute_linear
 from .tasks import Task, build_tasks, samples_digest
 
 MODES = ("retrain", "probe")
@@ -32,7 +32,7 @@ def ablate(
     mode: str | Sequence[str] = "retrain",
     *,
     model: str = "fast",
-    recipe: Recipe | None = None,
+    recipe: Recipe | str | Sequence[Recipe | str] | Mapping[str, Recipe] = "whitened",
     out: str | os.PathLike | None = None,
     device: str | torch.device = "auto",
     names: Sequence[str] | None = None,
@@ -53,7 +53,10 @@ def ablate(
         mode: ``"retrain"`` (train and test on each variant), ``"probe"`` (train once
             on the originals, test on each variant), or both.
         model: ``"fast"``, ``"resnet18"`` or ``"module:factory"``.
-        recipe: training hyper-parameters (default ``Recipe()``).
+        recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem),
+            ``"plain"`` (a learned stem on standardised pixels), a ``Recipe``, or several
+            of these (a list, or a dict of labels to recipes), run side by side (the
+            table's ``recipe`` column).
         out: run folder: finished runs are stored there at once and reused when the
             same study runs again (resume); ``None`` keeps everything in memory.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda:1"``, …
@@ -63,6 +66,9 @@ def ablate(
         pairwise: with several fakes, also one binary task per pair of sets.
         null: add the null control (the real set against itself; must sit at chance).
         progress: progress bars and a one-line log per finished run.
+
+    Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
+    logistic regression on spectral statistics of the same images (``training/linear.py``).
 
     Returns:
         An ``AblationResult`` (``.table``, ``.summary``, ``.save(dir)``, ``.plot()``).
@@ -81,21 +87,30 @@ def ablate(
     sets = _named_sets(real, fakes, names)
     size = next(iter(sets.values())).size
     variants = [variants] if isinstance(variants, str) else variants
-    specs = list(dict.fromkeys(str(transform(v, size=size)) for v in variants))  # errors now, before training
-    if not specs:
+    parsed = {str(t): t for t in (transform(v, size=size) for v in variants)}  # errors now, before training
+    if not parsed:
         raise FreqprobeError("give at least one variant")
+    specs = list(parsed)
+    shapes = {spec: t.output_shape((3, *size)) for spec, t in parsed.items()}
+    representations = [spec for spec, shape in shapes.items() if shape != (3, *size)]
+    if "probe" in modes and representations:
+        raise FreqprobeError(
+            f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
+            "read it; use mode='retrain' for it"
+        )
     device = resolve_device(device)
-    recipe = recipe or Recipe()
+    recipes = _recipes(recipe)
     tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null)
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
-        build_classifier(model, classes, size[0])
-    store = RunStore(out)
+        for shape in set(shapes.values()):
+            build_classifier(model, classes, shape)
+    store, linear_store = RunStore(out), RunStore(out, "linear")
     fingerprints = tuple(s.fingerprint() for s in sets.values())
     digests = {task.name: samples_digest(task) for task in tasks}
-    plan = _plan(tasks, specs, seed_list, modes)
+    plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []
     with tqdm(total=len(plan), desc="runs", disable=not progress) as bar:
-        for task, train_variant, seed, scored in plan:
+        for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
             spec = RunSpec(
                 task=task.name,
                 classes=task.classes,
@@ -104,9 +119,11 @@ def ablate(
                 variant=train_variant,
                 seed=seed,
                 model=model,
-                recipe=recipe,
+                recipe=run_recipe,
             )
-            record = execute(spec, task, [v for v, _, _ in scored], store, device, progress)
+            tested = [v for v, _, _ in scored]
+            record = execute(spec, task, tested, store, device, progress)
+            linear = execute_linear(spec, task, tested, linear_store, device)
             for test_variant, label, run_mode in scored:
                 score = record["scores"][test_variant]
                 rows.append(
@@ -115,14 +132,16 @@ def ablate(
                         "variant": label,
                         "seed": seed,
                         "mode": run_mode,
+                        "recipe": recipe_name,
                         "model": model,
                         "train_variant": train_variant,
                         **{k: v for k, v in score.items() if k != "confusion"},
+                        **{f"linear_{k}": linear["scores"][test_variant][k] for k in LINEAR_COLUMNS},
                         "run": spec.key,
                     }
                 )
                 if len(task.classes) > 2:
-                    confusion_rows += _confusion_rows(task, label, seed, run_mode, score["confusion"])
+                    confusion_rows += _confusion_rows(task, label, seed, run_mode, recipe_name, score["confusion"])
                 if progress:
                     bar.write(_log_line(rows[-1], record))
             bar.update()
@@ -131,6 +150,13 @@ def ablate(
         warnings.warn(
             "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
             "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
+            stacklevel=2,
+        )
+    missed = result.missed_by_network
+    if len(missed):
+        listed = ", ".join(f"{r.variant} ({r.recipe}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})" for r in missed.itertuples())
+        warnings.warn(
+            f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
             stacklevel=2,
         )
     if out is not None:
@@ -178,9 +204,25 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
     return plan
 
 
-def _confusion_rows(task: Task, variant: str, seed: int, mode: str, matrix: list[list[int]]) -> list[dict]:
+def _recipes(recipe) -> dict[str, Recipe]:
+    """Recipes by their labels, from a name, a ``Recipe``, a sequence of them or a dict."""
+    if isinstance(recipe, Mapping):
+        return {str(name): get_recipe(r) for name, r in recipe.items()} or _recipes(())
+    given = [recipe] if isinstance(recipe, (str, Recipe)) else list(recipe)
+    recipes = {}
+    for item in given:
+        r = get_recipe(item)
+        name = item if isinstance(item, str) else r.label
+        recipes.setdefault(name, r)
+    if not recipes:
+        raise FreqprobeError("give at least one recipe")
+    return recipes
+
+
+def _confusion_rows(task: Task, variant: str, seed: int, mode: str, recipe: str, matrix) -> list[dict]:
     return [
-        {"task": task.name, "variant": variant, "seed": seed, "mode": mode, "true": t, "predicted": p, "count": n}
+        {"task": task.name, "variant": variant, "seed": seed, "mode": mode, "recipe": recipe, "true": t,
+         "predicted": p, "count": n}  # fmt: skip
         for t, row in zip(task.classes, matrix)
         for p, n in zip(task.classes, row)
     ]
@@ -188,7 +230,8 @@ def _confusion_rows(task: Task, variant: str, seed: int, mode: str, matrix: list
 
 def _log_line(row: dict, record: dict) -> str:
     return (
-        f"{row['task']:<8} {row['variant']:<32} seed={row['seed']} {row['mode']:<7} "
+        f"{row['task']:<8} {row['variant']:<28} {row['recipe']:<8} seed={row['seed']} {row['mode']:<7} "
         f"acc={row['accuracy']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
-        f"p={row['p_value']:.1e} auc={row['auc']:.3f} ({record['train_seconds']:.1f} s train)"
+        f"p={row['p_value']:.1e} auc={row['auc']:.3f} linear={row['linear_accuracy']:.3f} "
+        f"({record['train_seconds']:.1f} s train)"
     )

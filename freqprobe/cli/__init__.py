@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import FreqprobeError
-from . import ablate, demo, info, spectrum, transforms
+from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
 
-COMMANDS = (demo, ablate, spectrum, info, transforms)
+COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, info, transforms)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per variant (default 3)")
     parser.add_argument("--mode", choices=["retrain", "probe", "both"], default="retrain")
     parser.add_argument("--model", default="fast", help="fast (default), resnet18 or module:factory")
+    parser.add_argument("--recipe", nargs="+", default=["whitened"], help="whitened (default) and/or plain, side by side")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
@@ -32,9 +33,11 @@ def run(args: argparse.Namespace) -> None:
 
     from ..ablation import ablate
     from ..data import load_images
-    from ..training import Recipe
+    from ..training import get_recipe
 
-    recipe = Recipe() if args.epochs is None else dataclasses.replace(Recipe(), epochs=args.epochs)
+    recipes = {name: get_recipe(name) for name in args.recipe}
+    if args.epochs is not None:
+        recipes = {name: dataclasses.replace(r, epochs=args.epochs) for name, r in recipes.items()}
     real = load_images(args.real, size=args.size)
     fakes = [load_images(path, size=args.size) for path in args.fake]
     result = ablate(
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> None:
         seeds=args.seeds,
         mode=("retrain", "probe") if args.mode == "both" else args.mode,
         model=args.model,
-        recipe=recipe,
+        recipe=recipes,
         out=args.out,
         device=args.device,
         names=args.names,
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> None:
         pairwise=not args.no_pairwise,
         null=not args.no_null,
     )
-    columns = ["task", "variant", "mode", "n_seeds", "accuracy", "accuracy_std", "ci_low", "ci_high", "p_value_max"]
+    columns = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max", "linear_accuracy"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"wrote {args.out}/results.csv, summary.csv, ablation.png/.pdf")
 

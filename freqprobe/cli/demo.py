@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 NAME = "demo"
-HELP = "build the embedded demo sets, their spectra and a small study on them (minutes on 2 CPU cores)"
+HELP = "build the embedded demo sets, their spectra, a small study and a band attribution (minutes on 2 CPU cores)"
 DEMO_VARIANTS = ("original", "lowpass:0.15", "highpass:0.25", "edges:canny", "patchshuffle:8")
+DEMO_BAND_METHODS = ("ablation", "ig")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace) -> None:
     from matplotlib import pyplot as plt
 
     from ..ablation import ablate
+    from ..attribution import attribute
     from ..spectra import spectrum
     from ..data import demo_sets
     from ..data.summary import describe
@@ -51,7 +53,14 @@ def run(args: argparse.Namespace) -> None:
     result = ablate(real, generated, DEMO_VARIANTS, seeds=args.seeds, out=out / "ablation", device=args.device)
     columns = ["task", "variant", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+    attribution = attribute(
+        result, real, generated, methods=DEMO_BAND_METHODS, pixel_methods=("gradcam",), n_images=100, device=args.device
+    )
+    attribution.save(out / "attribution")
+    print(f"band ranks of the model trained on the originals ({attribution.settings['images']}):")
+    print(attribution.ranking.to_string())
     print(
         f"wrote {out}: real.npz, generated.npz, sets.csv, preview.png, spectrum/ (radial.csv, peaks.csv, "
-        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png)"
+        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png), attribution/ (bands.csv, attribution.png)"
     )

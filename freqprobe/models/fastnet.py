@@ -3,13 +3,17 @@
 A strided patch stem (linear, so it can demodulate periodic patterns such as an
 up-sampling checkerboard into a constant feature before anything is thrown away), then
 Conv-BN-GELU stages that halve the resolution, and a head on the mean and the max of the
-last features (the max keeps evidence that lives in a few places of the image).
+last features (the max keeps evidence that lives in a few places of the image). The stem
+is either learned (the plain recipe) or a fixed patch whitening fitted on the training
+images (the default recipe; ``models/whitening.py`` says why).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from .whitening import PatchWhitening
 
 
 def conv_bn(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -22,14 +26,29 @@ class FastNet(nn.Module):
 
     Args:
         num_classes: K.
+        in_channels: 3 for images; more for a representation (``repr:dct8`` has 192).
         widths: channels of the stages; every stage but the first starts with a 2x max-pool.
         stem: patch size and stride of the stem.
+        whiten: a fixed patch-whitening stem (``.whitening``, fitted before training)
+            instead of a learned one.
     """
 
-    def __init__(self, num_classes: int, widths: tuple[int, ...] = (32, 64, 128), stem: int = 4) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int = 3,
+        widths: tuple[int, ...] = (32, 64, 128),
+        stem: int = 4,
+        whiten: bool = False,
+    ) -> None:
         super().__init__()
-        layers = conv_bn(3, widths[0] // 2, kernel=stem, stride=stem)
-        channels = widths[0] // 2
+        if whiten:
+            self.whitening = PatchWhitening(in_channels, stem, stem)
+            channels = self.whitening.out_channels
+            layers: list[nn.Module] = [self.whitening, nn.BatchNorm2d(channels)]
+        else:
+            channels = widths[0] // 2
+            layers = conv_bn(in_channels, channels, kernel=stem, stride=stem)
         for i, width in enumerate(widths):
             if i:
                 layers.append(nn.MaxPool2d(2, ceil_mode=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,7 +63,9 @@ def _torchscript(path: Path) -> nn.Module:
     if not zipfile.is_zipfile(path):
         raise FreqprobeError(f"{path}: not a TorchScript file (give a state dict as weights= with module:factory)")
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():  # loading stays supported; torch's notice is about writing new ones
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path), map_location="cpu")
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise FreqprobeError(f"{path}: not a TorchScript file ({first}); a state dict goes with module:factory") from None

@@ -2,13 +2,15 @@
 
 Transforms do not clip, so a filtered set can have any range (a high-pass is centred on
 0 with a small spread): each classifier starts with a per-channel standardisation whose
-mean and std are fitted on the training images of its variant, and saved with it.
+mean and std are fitted on the training images of its variant, and saved with it; a
+built-in network with a whitening stem has that fitted next (``Classifier.fit_input``).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
@@ -16,27 +18,47 @@ from torch import Tensor, nn
 from ..errors import FreqprobeError
 from .fastnet import FastNet
 from .resnet import ResNet18
+from .whitening import PatchWhitening
 
-MODELS: dict[str, Callable[[int, int], nn.Module]] = {
-    "fast": lambda num_classes, image_size: FastNet(num_classes),
-    "resnet18": lambda num_classes, image_size: ResNet18(num_classes, image_size),
+#: ``(C, H, W)`` of a classifier's input: ``(3, S, S)`` for images, more channels for a representation.
+Shape = tuple[int, int, int]
+
+
+def stem_size(shape: Shape) -> int:
+    """FastNet's stem: 4x4 patches of images; a representation that already packs
+    ``b x b`` pixels into channels (``repr:dct8``: 8x8 into 64) gets ``b`` times smaller ones."""
+    return max(1, round(4 / math.sqrt(max(shape[0], 3) / 3)))
+
+
+MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {
+    "fast": lambda k, shape, whiten: FastNet(k, shape[0], stem=stem_size(shape), whiten=whiten),
+    "resnet18": lambda k, shape, whiten: ResNet18(k, shape[1], shape[0], whiten=whiten),
 }
 
 
 class Classifier(nn.Module):
     """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, channels: int = 3) -> None:
         super().__init__()
         self.net = net
-        self.register_buffer("mean", torch.zeros(1, 3, 1, 1))
-        self.register_buffer("std", torch.ones(1, 3, 1, 1))
+        self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
+        self.register_buffer("std", torch.ones(1, channels, 1, 1))
+
+    def fit_input(self, batches: Callable[[], Iterable[Tensor]]) -> None:
+        """Fit the standardisation, then the net's whitening stem (if it has one), on the
+        training inputs; ``batches()`` yields them afresh on each call."""
+        self.fit_normalization(batches())
+        whitening = getattr(self.net, "whitening", None)
+        if isinstance(whitening, PatchWhitening):
+            whitening.fit(self.standardize(x) for x in batches())
 
     @torch.no_grad()
     def fit_normalization(self, batches) -> None:
         """Fit mean and std per channel from float ``(N, 3, H, W)`` batches (float64 sums)."""
-        total = torch.zeros(3, dtype=torch.float64)
-        squares = torch.zeros(3, dtype=torch.float64)
+        channels = self.mean.shape[1]
+        total = torch.zeros(channels, dtype=torch.float64)
+        squares = torch.zeros(channels, dtype=torch.float64)
         count = 0
         for x in batches:
             total += x.sum(dim=(0, 2, 3), dtype=torch.float64).cpu()
@@ -44,27 +66,32 @@ class Classifier(nn.Module):
             count += x.shape[0] * x.shape[2] * x.shape[3]
         mean = total / count
         std = (squares / count - mean**2).clamp_min(0).sqrt()
-        self.mean.copy_(mean.view(1, 3, 1, 1))
-        self.std.copy_(std.clamp_min(1e-6).view(1, 3, 1, 1))  # a constant channel stays finite
+        self.mean.copy_(mean.view(self.mean.shape))
+        self.std.copy_(std.clamp_min(1e-6).view(self.std.shape))  # a constant channel stays finite
+
+    def standardize(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net((x - self.mean) / self.std)
+        return self.net(self.standardize(x))
 
 
-def build_classifier(name: str, num_classes: int, image_size: int) -> Classifier:
-    """A fresh ``Classifier`` around ``fast``, ``resnet18`` or a user's ``module:factory``.
+def build_classifier(name: str, num_classes: int, shape: Shape, whiten: bool = False) -> Classifier:
+    """A fresh ``Classifier`` for inputs of ``shape`` around ``fast``, ``resnet18`` or a
+    user's ``module:factory``; ``whiten`` gives a built-in network its whitening stem.
 
     A factory is called as ``factory(num_classes=K)`` and must return an ``nn.Module``
-    mapping ``(N, 3, H, W)`` to ``(N, K)`` logits; that is checked on a dummy batch.
+    mapping ``(N, C, H, W)`` to ``(N, K)`` logits; that is checked on a dummy batch. A
+    user's network has no whitening stem (``whiten`` does not apply to it).
     """
     if name in MODELS:
-        net = MODELS[name](num_classes, image_size)
+        net = MODELS[name](num_classes, shape, whiten)
     elif ":" in name:
         net = _from_factory(name, num_classes)
     else:
         raise FreqprobeError(f"unknown model {name!r}; choose {', '.join(MODELS)} or give module:factory")
-    model = Classifier(net)
-    check_logits(model, num_classes, image_size, name)
+    model = Classifier(net, shape[0])
+    check_logits(model, num_classes, shape, name)
     return model
 
 
@@ -84,14 +111,14 @@ def _from_factory(name: str, num_classes: int) -> nn.Module:
 
 
 @torch.no_grad()
-def check_logits(model: nn.Module, num_classes: int, image_size: int, name: str) -> None:
-    """Raise a one-line error unless ``model`` maps ``(2, 3, S, S)`` to ``(2, K)``."""
+def check_logits(model: nn.Module, num_classes: int, shape: Shape, name: str) -> None:
+    """Raise a one-line error unless ``model`` maps ``(2, C, H, W)`` to ``(2, K)``."""
     was_training = model.training
     model.eval()
     try:
-        out = model(torch.zeros(2, 3, image_size, image_size))
+        out = model(torch.zeros(2, *shape))
     except Exception as err:  # a user's model can fail in any way
-        raise FreqprobeError(f"model {name!r} fails on a (2, 3, {image_size}, {image_size}) batch: {err}") from None
+        raise FreqprobeError(f"model {name!r} fails on a {(2, *shape)} batch: {err}") from None
     finally:
         model.train(was_training)
     if not isinstance(out, Tensor) or tuple(out.shape) != (2, num_classes):

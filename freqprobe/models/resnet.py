@@ -1,13 +1,16 @@
 """A ResNet-18 (He et al., 2016) for 32–256 px images, trained from scratch.
 
 Stem: 3x3 convolution at full resolution for images up to 64 px (as for CIFAR), the
-ImageNet 7x7 stride-2 convolution and max-pool above. ReLUs are not in-place, so Captum's
-layer attributions work on it.
+ImageNet 7x7 stride-2 convolution and max-pool above; with ``whiten``, a fixed 2x2
+patch whitening (``models/whitening.py``) comes first. ReLUs are not in-place, so
+Captum's layer attributions work on it.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
+
+from .whitening import PatchWhitening
 
 
 class BasicBlock(nn.Module):
@@ -28,12 +31,22 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self, num_classes: int, image_size: int = 64) -> None:
+    def __init__(self, num_classes: int, image_size: int = 64, in_channels: int = 3, whiten: bool = False) -> None:
         super().__init__()
+        stem: list[nn.Module] = []
+        if whiten:
+            self.whitening = PatchWhitening(in_channels, 2, 1)
+            in_channels = self.whitening.out_channels
+            stem = [self.whitening, nn.BatchNorm2d(in_channels)]
         if image_size <= 64:
-            stem: list[nn.Module] = [nn.Conv2d(3, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+            stem += [nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
         else:
-            stem = [nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+            stem += [
+                nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False),
+                nn.BatchNorm2d(64),
+                nn.ReLU(),
+                nn.MaxPool2d(3, 2, 1),
+            ]
         blocks: list[nn.Module] = []
         channels = 64
         for width, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:

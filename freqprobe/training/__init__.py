@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .data import LabelledImages
-from .recipe import Recipe
+from .linear import LinearProbe
+from .recipe import RECIPES, Recipe, get_recipe
 from .trainer import predict_proba, train_classifier
 
-__all__ = ["LabelledImages", "Recipe", "predict_proba", "train_classifier"]
+__all__ = ["RECIPES", "LabelledImages", "LinearProbe", "Recipe", "get_recipe", "predict_proba", "train_classifier"]

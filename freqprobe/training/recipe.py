@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from ..errors import FreqprobeError
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -13,6 +15,9 @@ class Recipe:
     AdamW with a one-cycle schedule (linear warm-up over ``warmup`` of the steps, then
     linear decay to zero), cross-entropy with optional label smoothing, no augmentation:
     flips and crops would move the very artifacts (checkerboards, JPEG grids) under study.
+    ``whiten`` gives the built-in networks a fixed patch-whitening stem fitted on the
+    training inputs (``models/whitening.py``); without it they learn their stem from
+    standardised pixels (the ``plain`` recipe).
     """
 
     epochs: int = 6
@@ -23,6 +28,7 @@ class Recipe:
     label_smoothing: float = 0.0
     #: Small sets train for more epochs (and smaller batches) until they get this many steps.
     min_steps: int = 60
+    whiten: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:
@@ -35,5 +41,28 @@ class Recipe:
         steps_per_epoch = math.ceil(n_train / batch_size)
         return batch_size, max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
 
-    def to_dict(self) -> dict[str, float | int]:
+    def to_dict(self) -> dict[str, float | int | bool]:
         return dataclasses.asdict(self)
+
+    @property
+    def label(self) -> str:
+        """``whitened`` or ``plain``, then the fields that differ from the defaults."""
+        changed = [
+            f"{f.name}={getattr(self, f.name)}"
+            for f in dataclasses.fields(self)
+            if f.name != "whiten" and getattr(self, f.name) != f.default
+        ]
+        return ",".join(["whitened" if self.whiten else "plain", *changed])
+
+
+#: Recipes by name (``fp.ablate(recipe="plain")``, ``freqprobe ablate --recipe plain``).
+RECIPES = {"whitened": Recipe(), "plain": Recipe(whiten=False)}
+
+
+def get_recipe(recipe: Recipe | str) -> Recipe:
+    """A ``Recipe`` from itself or its name."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe not in RECIPES:
+        raise FreqprobeError(f"unknown recipe {recipe!r}; choose {', '.join(RECIPES)} or pass a Recipe")
+    return RECIPES[recipe]

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 # Importing a module registers its transforms.
-from . import dct, edges, fourier, phase, spatial, wavelet  # noqa: F401
+from . import dct, edges, fourier, phase, representations, spatial, wavelet  # noqa: F401
 from .base import REGISTRY, Compose, Transform, transform, usage
 
 __all__ = ["REGISTRY", "Compose", "Transform", "transform", "usage"]

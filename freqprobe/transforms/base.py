@@ -62,6 +62,10 @@ class Transform:
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The ``(C, H, W)`` of outputs for inputs of ``shape`` (images stay images)."""
+        return shape
+
     def fit(self, images: Any) -> Transform:
         """Learn set-level statistics (a no-op for most transforms); returns ``self``."""
         return self
@@ -108,9 +112,19 @@ class Compose(Transform):
 
     stages: tuple[Transform, ...] = ()
 
+    def _validate(self) -> None:
+        for stage in self.stages[:-1]:
+            if stage.output_shape((3, 64, 64)) != (3, 64, 64):
+                raise SpecError(f"{stage} must be the last stage (its output is not an image)")
+
     def check_size(self, height: int, width: int) -> None:
         for stage in self.stages:
             stage.check_size(height, width)
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        for stage in self.stages:
+            shape = stage.output_shape(shape)
+        return shape
 
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
         for stage in self.stages:
@@ -166,7 +180,10 @@ def transform(spec: str | Transform, size: tuple[int, int] | int | None = None) 
         if not isinstance(spec, str) or not spec.strip():
             raise SpecError(f"transform spec must be a non-empty string, got {spec!r}")
         stages = [_parse_stage(part.strip(), spec) for part in _STAGE_SEPARATOR.split(spec)]
-        result = stages[0] if len(stages) == 1 else Compose(stages=tuple(stages))
+        try:
+            result = stages[0] if len(stages) == 1 else Compose(stages=tuple(stages))
+        except SpecError as err:
+            raise SpecError(f"{spec}: {err}") from None
     if size is not None:
         height, width = (size, size) if isinstance(size, int) else size
         try:

@@ -1,0 +1,64 @@
+"""Attribute on images the model was not trained on, when a study's own sets come back.
+
+An ``fp.ablate`` run stores the fingerprints of its sets and a digest of exactly which
+images it trained and tested on. When the sets given to ``attribute`` are the study's
+(same fingerprints), the study's split is rebuilt with ``ablate``'s defaults and, if its
+digest matches, only the study's test images are used.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor
+
+from ..ablation import AblationResult
+from ..ablation.tasks import build_tasks, samples_digest
+from ..data import ImageSet
+
+#: ``fp.ablate``'s split defaults, the only split that can be rebuilt without its arguments.
+DEFAULT_TEST_SIZE = 0.2
+DEFAULT_SPLIT_SEED = 0
+
+
+def study_test_images(
+    result: AblationResult, variant: str, seed: int | None, real: ImageSet, fake: ImageSet
+) -> tuple[tuple[Tensor, Tensor] | None, str]:
+    """``((real indices, fake indices), note)`` of the study's test images, or ``(None, note)``.
+
+    The note says which images are used and why (for the settings and the CLI).
+    """
+    trained = result.table[result.table["train_variant"] == variant]
+    if trained.empty or result.store is None:
+        return None, "all images (the study's records are not available)"
+    task = str(trained["task"].iloc[0])
+    seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
+    rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
+    record = result.store.record(str(rows["run"].iloc[0])) if not rows.empty else None
+    if record is None:
+        return None, "all images (the study's records are not available)"
+    spec = record["spec"]
+    if tuple(spec["data"]) != (real.fingerprint(), fake.fingerprint()):
+        return None, "all images (not the study's sets, so none was trained on, unless they overlap)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # class balancing was reported when the study ran
+        rebuilt = build_tasks({"real": real, "fake": fake}, DEFAULT_TEST_SIZE, DEFAULT_SPLIT_SEED, "auto", False, False)
+    if samples_digest(rebuilt[0]) != spec["samples"]:
+        warnings.warn(
+            "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
+            "attributing on all images, some of which the model was trained on",
+            stacklevel=3,
+        )
+        return None, "all images, including the study's training images (its split could not be rebuilt)"
+    test = rebuilt[0].test
+    indices = tuple(test.index[test.source == position].sort().values for position in (0, 1))
+    note = f"the study's held-out test images ({len(indices[0])} real, {len(indices[1])} fake)"
+    return (indices[0], indices[1]), note
+
+
+def subsample(n_total: int, n_wanted: int, generator: torch.Generator) -> Tensor:
+    """``min(n_total, n_wanted)`` sorted positions drawn without replacement."""
+    if n_wanted >= n_total:
+        return torch.arange(n_total)
+    return torch.randperm(n_total, generator=generator)[:n_wanted].sort().values

@@ -1,0 +1,346 @@
+"""``fp.attribute``: which spectral bands and which pixels drive a classifier's real-vs-fake decision."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from .._version import __version__
+from ..ablation import AblationResult, resolve_model
+from ..data import ImageSet, load_images
+from ..device import resolve_device
+from ..errors import DataError, FreqprobeError
+from ..transforms import transform
+from .band_gains import METHODS, BandGainModel, band_attributions
+from .bands import BandLayout
+from .fourier_maps import fourier_heatmap, fourier_sensitivity, radial_profile
+from .held_out import study_test_images, subsample
+from .importance import importance_table
+from .pixel_maps import PIXEL_METHODS, disable_inplace, last_conv_block, pixel_maps
+from .report import CLASS_NAMES, AttributionReport
+from .scores import TARGETS, DecisionScores, Target, count_logits, resolve_target
+
+ImageSource = ImageSet | str | os.PathLike[str] | np.ndarray | torch.Tensor
+ModelSource = AblationResult | nn.Module | Callable[[Tensor], Tensor] | str | os.PathLike[str]
+#: Pixel-map examples drawn per class in the per-image figures.
+SHOWN_PER_CLASS = 4
+
+
+def attribute(
+    source: ModelSource,
+    real: ImageSource,
+    fake: ImageSource,
+    bands: int | Sequence[float] = 8,
+    *,
+    methods: Sequence[str] = METHODS,
+    sectors: int = 1,
+    pixel_methods: Sequence[str] = PIXEL_METHODS,
+    heatmap: bool = False,
+    target: str | int = "true",
+    classes: tuple[int, int] = (0, 1),
+    variant: str = "original",
+    seed: int | None = None,
+    weights: str | os.PathLike | None = None,
+    n_images: int = 256,
+    pixel_images: int = 64,
+    heatmap_images: int = 32,
+    heatmap_eps: float = 4.0,
+    shapley_samples: int = 8,
+    ig_steps: int = 32,
+    bootstrap: int = 1000,
+    sample_seed: int = 0,
+    batch_size: int = 256,
+    gradcam_layer: str | None = None,
+    device: str | torch.device = "auto",
+) -> AttributionReport:
+    """Attribute a classifier's decision to spectral bands, Fourier coefficients and pixels.
+
+    Args:
+        source: an ``AblationResult`` or an ``fp.ablate`` run folder (its model trained on
+            ``variant`` with ``seed``), an ``nn.Module``, a callable, ``"module:factory"``
+            (with ``weights``) or a TorchScript file; it maps float images in [0, 1],
+            ``(N, 3, H, W)``, to ``(N, K)`` logits.
+        real, fake: the two sets (``ImageSet`` or anything ``load_images`` reads). With a
+            study and its own sets, only the study's held-out test images are used.
+        bands: the number of equal radial rings over ``[0, sqrt(0.5)]``, or their edges
+            in cycles/pixel (``freqprobe.attribution.bands``).
+        methods: band attribution methods, of ``ablation``, ``shapley``, ``ig``.
+        sectors: orientation sectors per ring.
+        pixel_methods: of ``ig``, ``smoothgrad``, ``gradcam``, ``occlusion`` (``()`` for none).
+        heatmap: also compute the Fourier heat map (Yin et al.; H x (W/2 + 1) passes over
+            ``heatmap_images`` per class, the costly part).
+        target: ``"true"`` (each image's own class logit), ``"margin"`` (own minus other
+            logit) or a logit index (``freqprobe.attribution.scores``).
+        classes: the logit indices of the real and the fake class.
+        variant: the images pass through this transform before the model (for a study:
+            also which of its models).
+        seed: the study's training seed (default its first).
+        weights: a state dict for a ``module:factory`` model (loaded with ``weights_only``).
+        n_images: images per class for band attribution and the Fourier sensitivity.
+        pixel_images: images per class for the mean pixel maps.
+        heatmap_images, heatmap_eps: images per class, and the L2 norm per channel of the
+            added Fourier basis image.
+        shapley_samples: random band orders per image (``ShapleyValueSampling``).
+        ig_steps: integration steps of integrated gradients.
+        bootstrap: resamples of images for the 95% intervals.
+        sample_seed: seeds the choice of images, the bootstrap and the heat map's signs.
+        batch_size: the most images in one forward pass.
+        gradcam_layer: the module name (``model.named_modules()``) for Grad-CAM; default the
+            last block with a feature map larger than 1x1. With ``gradcam``, the model's
+            in-place activations are switched off (Captum's hooks need their outputs intact).
+        device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda:1"``, ...
+
+    Returns:
+        An ``AttributionReport`` (``.table``, ``.save(dir)``, ``.plot()``).
+
+    Raises:
+        FreqprobeError: unknown methods, bands outside the spectrum or empty at this size,
+            a model that does not map (N, 3, H, W) to (N, K) logits, a target or class out
+            of range, sets of different sizes — all before any attribution.
+
+    Example:
+        >>> import torch, freqprobe as fp
+        >>> real, fake = fp.demo_sets(n=8, size=16)
+        >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 2))
+        >>> report = fp.attribute(net, real, fake, bands=4, methods=["ablation"], pixel_methods=[], device="cpu")
+        >>> report.ranking.columns.tolist(), sorted(set(report.table["images"]))
+        (['band', 'f_lo', 'f_hi', 'ablation'], ['all', 'fake', 'real'])
+    """
+    layout, methods, pixel_methods = check_options(
+        bands,
+        sectors,
+        methods,
+        pixel_methods,
+        target,
+        n_images=n_images,
+        pixel_images=pixel_images,
+        heatmap_images=heatmap_images,
+        shapley_samples=shapley_samples,
+        ig_steps=ig_steps,
+        bootstrap=bootstrap,
+        batch_size=batch_size,
+    )
+    if not heatmap_eps > 0:
+        raise FreqprobeError(f"heatmap_eps={heatmap_eps} must be > 0")
+    device = resolve_device(device)
+    sets = [source_set if isinstance(source_set, ImageSet) else load_images(source_set) for source_set in (real, fake)]
+    _check_sets(sets)
+    height, width = sets[0].size
+    layout.check_size(height, width)
+    variant_transform = transform(variant, size=(height, width))
+    if variant_transform.needs_fit:
+        raise FreqprobeError(f"variant {variant}: a transform fitted on a set cannot be attributed through")
+
+    study = AblationResult.load(source) if _is_run_folder(source) else source
+    model = resolve_model(study, weights=weights, variant=variant, seed=seed, device=device)
+    sample = torch.cat([s[:1].float(device) for s in sets])
+    n_logits = count_logits(lambda x: model(variant_transform(x)), sample)
+    chosen_target = resolve_target(target, tuple(classes), n_logits)
+    scores = DecisionScores(model, chosen_target, None if str(variant_transform) == "original" else variant_transform)
+    layer = _gradcam_layer(model, gradcam_layer, sample) if "gradcam" in pixel_methods else None
+
+    held_out, images_note = (None, "all images (a model, not a study)")
+    if isinstance(study, AblationResult):
+        held_out, images_note = study_test_images(study, variant, seed, *sets)
+    generator = torch.Generator().manual_seed(sample_seed)
+    positions = held_out or tuple(torch.arange(len(images)) for images in sets)
+    sets = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
+    labelled = _Labelled(sets, chosen_target, device, max(1, batch_size // 8))
+
+    gain_model = BandGainModel(scores, layout.half_masks(height, width, device))
+    per_image = {}
+    for method in methods:
+        with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
+            values = band_attributions(
+                gain_model,
+                labelled.batches(),
+                method,
+                shapley_samples=shapley_samples,
+                ig_steps=ig_steps,
+                max_batch=batch_size,
+            )
+        per_image[method] = values.numpy()
+    bands_table = importance_table(
+        per_image, labelled.labels.numpy(), layout.table(height, width), bootstrap, sample_seed
+    )
+    sensitivity = fourier_sensitivity(scores, labelled.batches(with_labels=True), height, width)
+    frequencies, profile = radial_profile(sensitivity)
+    maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
+    maps.update({f"band_{method}": values for method, values in per_image.items()})
+    with seeded(sample_seed, device):  # SmoothGrad's noise too
+        maps.update(_pixel_results(scores, labelled, pixel_methods, pixel_images, ig_steps, batch_size, layer))
+    settings = {
+        "version": __version__,
+        "model": _describe(source),
+        "variant": str(variant_transform),
+        "seed": seed,
+        "target": target,
+        "classes": list(classes),
+        "images": images_note,
+        "n_images": [len(s) for s in sets],
+        "origins": [s.origin for s in sets],
+        "height": height,
+        "width": width,
+        "edges": list(layout.edges),
+        "sectors": layout.sectors,
+        "methods": list(methods),
+        "pixel_methods": list(pixel_methods),
+        "shapley_samples": shapley_samples,
+        "ig_steps": ig_steps,
+        "bootstrap": bootstrap,
+        "sample_seed": sample_seed,
+        "device": str(device),
+    }
+    if heatmap:
+        shown = [images[:heatmap_images] for images in sets]
+        x = torch.cat([s.float(device) for s in shown])
+        labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(shown)])
+        error_maps, clean_errors = fourier_heatmap(
+            scores.logits, x, torch.tensor(classes)[labels], labels, heatmap_eps, batch_size, generator
+        )
+        maps["heatmap"] = error_maps.numpy()
+        settings.update(
+            heatmap_eps=heatmap_eps, heatmap_images=[len(s) for s in shown], clean_error=clean_errors.tolist()
+        )
+    sensitivity_table = pd.DataFrame(
+        [
+            {"class": name, "f": float(f), "sensitivity": float(value)}
+            for name, row in zip(CLASS_NAMES, profile)
+            for f, value in zip(frequencies, row)
+        ]
+    )
+    return AttributionReport(bands_table, sensitivity_table, maps, settings)
+
+
+def check_options(
+    bands: int | Sequence[float],
+    sectors: int,
+    methods: Sequence[str],
+    pixel_methods: Sequence[str],
+    target: str | int,
+    **counts: int,
+) -> tuple[BandLayout, list[str], list[str]]:
+    """The band layout and the method lists, after checking everything that needs no model or images.
+
+    ``counts`` are options that must be whole numbers >= 1 (``n_images=...``).
+
+    Raises:
+        FreqprobeError: bands outside the spectrum, unknown methods, a target that is
+            neither ``true``, ``margin`` nor a logit index, a count below 1.
+    """
+    methods = _checked_methods(methods, METHODS, "methods")
+    pixel_methods = _checked_methods(pixel_methods, PIXEL_METHODS, "pixel_methods")
+    if not methods:
+        raise FreqprobeError("methods: give at least one band attribution method")
+    if not (isinstance(target, int) and not isinstance(target, bool) and target >= 0) and target not in TARGETS:
+        raise FreqprobeError(f"target={target!r}; choose true, margin or a class index")
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FreqprobeError(f"{name}={value!r} must be a whole number >= 1")
+    return BandLayout.build(bands, sectors), methods, pixel_methods
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's global generators for the block and restore them after (the caller's RNG is untouched)."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+class _Labelled:
+    """The chosen real and fake images as batches of ``(float images, Captum targets[, labels])``."""
+
+    def __init__(self, sets: list[ImageSet], target: Target, device: torch.device, batch: int) -> None:
+        self.sets, self.target, self.device, self.batch = sets, target, device, batch
+        self.labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(sets)])
+
+    def batches(self, with_labels: bool = False, per_class: int | None = None) -> Iterator[tuple[Tensor, ...]]:
+        for label, images in enumerate(self.sets):
+            images = images if per_class is None else images[:per_class]
+            for x in images.batches(self.batch, self.device):
+                labels = torch.full((x.shape[0],), label, device=self.device)
+                targets = self.target.indices(labels)
+                yield (x, targets, labels) if with_labels else (x, targets)
+
+
+def _pixel_results(
+    scores: nn.Module,
+    labelled: _Labelled,
+    methods: list[str],
+    per_class: int,
+    ig_steps: int,
+    max_batch: int,
+    layer: nn.Module | None,
+) -> dict[str, np.ndarray]:
+    """Mean maps per class over ``per_class`` images, and the maps of the first few of each class."""
+    if not methods:
+        return {}
+    shown = [images[:SHOWN_PER_CLASS] for images in labelled.sets]
+    results = {
+        "shown_images": torch.cat([s.images for s in shown]).cpu().numpy(),
+        "shown_labels": np.concatenate([np.full(len(s), k) for k, s in enumerate(shown)]),
+    }
+    for method in methods:
+        height, width = labelled.sets[0].size
+        sums, counts, first = torch.zeros(2, height, width, dtype=torch.float64), torch.zeros(2), []
+        for x, targets, labels in labelled.batches(with_labels=True, per_class=per_class):
+            maps = pixel_maps(scores, x, targets, method, ig_steps=ig_steps, max_batch=max_batch, layer=layer)
+            label = int(labels[0])
+            sums[label] += maps.double().sum(dim=0)
+            if counts[label] == 0:
+                first.append(maps[:SHOWN_PER_CLASS])
+            counts[label] += maps.shape[0]
+        results[f"pixel_mean_{method}"] = (sums / counts.clamp_min(1)[:, None, None]).numpy()
+        results[f"pixel_{method}"] = torch.cat(first).numpy()
+    return results
+
+
+def _checked_methods(given: Sequence[str], known: tuple[str, ...], name: str) -> list[str]:
+    chosen = [given] if isinstance(given, str) else list(given)
+    unknown = [m for m in chosen if m not in known]
+    if unknown:
+        raise FreqprobeError(f"{name}: unknown {unknown[0]!r}; choose from {', '.join(known)}")
+    return list(dict.fromkeys(chosen))
+
+
+def _check_sets(sets: list[ImageSet]) -> None:
+    (real, fake) = sets
+    if real.size != fake.size:
+        raise DataError(
+            f"sets differ in image size (real {real.size[0]}x{real.size[1]}, fake {fake.size[0]}x{fake.size[1]}); "
+            "crop them to one size (load_images(..., size=S))"
+        )
+    for name, images in (("real", real), ("fake", fake)):
+        if len(images) < 2:
+            raise DataError(f"set {name!r} has {len(images)} images; attribution needs at least 2 per set")
+
+
+def _is_run_folder(source) -> bool:
+    return isinstance(source, (str, os.PathLike)) and (Path(source) / "results.csv").is_file()
+
+
+def _gradcam_layer(model: nn.Module, name: str | None, sample: Tensor) -> nn.Module:
+    disable_inplace(model)
+    if name is None:
+        return last_conv_block(model, sample)
+    modules = dict(model.named_modules())
+    if name not in modules:
+        listed = ", ".join(n for n in modules if n)[:200]
+        raise FreqprobeError(f"gradcam_layer={name!r} is not a module of the model; its modules: {listed}")
+    return modules[name]
+
+
+def _describe(source) -> str:
+    if isinstance(source, AblationResult):
+        return f"study {source.folder}" if source.folder else "study (in memory)"
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return type(source).__name__

@@ -1,0 +1,77 @@
+"""``freqprobe attribute --real P --fake P [--variant V] [--bands N] --out DIR``: which bands and pixels decide."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "attribute"
+HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourier coefficients and pixels (Captum)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--real", required=True, help="real images: a folder, an .npz (arr_0, NHWC uint8) or an .npy")
+    parser.add_argument("--fake", required=True, help="generated images")
+    parser.add_argument("--out", required=True, type=Path, help="run folder to write")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a run folder of 'freqprobe ablate', module:factory (with --weights) or a TorchScript file; "
+        "default: train a FastNet on --variant first (into OUT/model) and attribute on its held-out images",
+    )
+    parser.add_argument("--weights", default=None, help="state dict for a module:factory model (loaded weights_only)")
+    parser.add_argument("--variant", default="original", help="transform the model sees (and of a study: its model)")
+    parser.add_argument("--seed", type=int, default=None, help="training seed of the study's model (default: first)")
+    parser.add_argument("--bands", type=int, default=8, help="equal radial rings over [0, 0.707] (default 8)")
+    parser.add_argument("--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead")
+    parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
+    parser.add_argument("--methods", nargs="+", default=["ablation", "shapley", "ig"], help="band methods")
+    parser.add_argument(
+        "--pixel-methods", nargs="*", default=["ig", "smoothgrad", "gradcam", "occlusion"], help="pixel-map methods"
+    )
+    parser.add_argument("--heatmap", action="store_true", help="also the Fourier heat map (Yin et al.; slow)")
+    parser.add_argument("--target", default="true", help="true (default), margin, or a logit index")
+    parser.add_argument("--n-images", type=int, default=256, help="images per class (default 256)")
+    parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..ablation import ablate
+    from ..attribution import attribute
+    from ..attribution.scores import resolve_target
+    from ..attribution.study import check_options
+    from ..data import load_images
+
+    target = int(args.target) if args.target.isdigit() else args.target
+    bands = args.edges if args.edges is not None else args.bands
+    layout, _, _ = check_options(bands, args.sectors, args.methods, args.pixel_methods, target, n_images=args.n_images)
+    real = load_images(args.real, size=args.size)
+    fake = load_images(args.fake, size=args.size)
+    layout.check_size(*real.size)
+    model = args.model
+    if model is None:
+        resolve_target(target, (0, 1), n_logits=2)  # the FastNet about to be trained is binary
+        folder = args.out / "model"
+        print(f"no --model: training a FastNet on {args.variant} into {folder} (its held-out images are attributed)")
+        model = ablate(real, fake, [args.variant], seeds=1, null=False, out=folder, device=args.device)
+    report = attribute(
+        model,
+        real,
+        fake,
+        bands,
+        methods=args.methods,
+        sectors=args.sectors,
+        pixel_methods=args.pixel_methods,
+        heatmap=args.heatmap,
+        target=target,
+        variant=args.variant,
+        seed=args.seed,
+        weights=args.weights,
+        n_images=args.n_images,
+        device=args.device,
+    )
+    report.save(args.out)
+    print(f"attributed on {report.settings['images']}")
+    print(report.ranking.to_string())
+    print(f"wrote {args.out}/bands.csv, sensitivity.csv, maps.npz, settings.json, attribution.png/.pdf and pixel maps")

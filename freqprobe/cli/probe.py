@@ -1,0 +1,91 @@
+"""``freqprobe probe --model M --data P [--preset NAME | --distortions V ...] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "probe"
+HELP = "an existing classifier under distortions: accuracy curves, shape bias, error consistency"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", action="append",
+                        help="module:factory, a TorchScript file or an ablate run folder (repeat)")  # fmt: skip
+    parser.add_argument("--weights", action="append", help="state-dict file of each module:factory model, in order")
+    parser.add_argument("--name", action="append", help="observer name of each model, in order")
+    parser.add_argument("--variant", default="original", help="for ablate run folders: the variant trained on")
+    parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--preset", help="a named sweep (see --list)")
+    group.add_argument("--distortions", nargs="+", help="NAME, NAME:L1,L2,... or filter-bank specs (see --list)")
+    parser.add_argument("--class-names", nargs="+", help="classes of the model's outputs, in order (default: data's)")
+    parser.add_argument("--label-map", help="imagenet16, or a JSON file {class: [output indices]}")
+    parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random distortions (default 0)")
+    parser.add_argument("--out", type=Path, help="run folder to write")
+    parser.add_argument("--list", action="store_true", help="list distortions, presets and label maps, then exit")
+
+
+def print_registry() -> None:
+    from ..probe import DISTORTIONS, LABEL_MAPS, PRESETS
+
+    print("distortions (NAME or NAME:L1,L2,...; any filter-bank spec from `freqprobe transforms` too):")
+    for distortion in DISTORTIONS.values():
+        print(f"  {distortion.name:<20} {distortion.summary}; levels {', '.join(distortion.preset)}")
+    print("presets:    " + ", ".join(f"{name} ({', '.join(items)})" for name, items in PRESETS.items()))
+    print("label maps: " + ", ".join(LABEL_MAPS))
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.list:
+        print_registry()
+        return
+    import json
+
+    from ..ablation.trained import resolve_model
+    from ..errors import FreqprobeError
+    from ..probe import probe
+
+    for option in ("model", "data", "out"):
+        if not getattr(args, option):
+            raise FreqprobeError(f"--{option} is required")
+    weights = args.weights or [None] * len(args.model)
+    if len(weights) != len(args.model):
+        raise FreqprobeError(f"{len(weights)} --weights for {len(args.model)} --model")
+    label_map = args.label_map
+    if label_map is not None and Path(label_map).is_file():
+        try:
+            label_map = json.loads(Path(label_map).read_text())
+        except json.JSONDecodeError as err:
+            raise FreqprobeError(f"{args.label_map}: not JSON ({err})") from None
+    models = [resolve_model(source, weights=w, variant=args.variant, device=args.device)
+              for source, w in zip(args.model, weights)]  # fmt: skip
+    report = probe(
+        models,
+        args.data,
+        distortions=args.distortions,
+        preset=args.preset,
+        class_names=args.class_names,
+        label_map=label_map,
+        names=args.name or [_name(m) for m in args.model],
+        size=args.size,
+        batch_size=args.batch_size,
+        device=args.device,
+        seed=args.seed,
+    )
+    report.save(args.out)
+    for row in report.curves.itertuples():
+        print(f"{row.model:<16} {row.distortion:<20} {row.condition:<10} accuracy {row.accuracy:.3f} "
+              f"[{row.ci_low:.3f}, {row.ci_high:.3f}]")  # fmt: skip
+    overall = report.shape_bias[report.shape_bias["class"] == "all"]
+    for row in overall.itertuples():
+        print(f"shape bias of {row.observer} ({row.distortion} {row.condition}): {row.shape_bias:.3f}")
+    print(f"wrote {args.out}/curves.csv, trials.csv, shape_bias.csv, consistency.csv, settings.json, probe.png/.pdf")
+
+
+def _name(source: str) -> str:
+    path = Path(source)
+    return path.name if path.is_dir() else path.stem if path.exists() else source.rsplit(":", 1)[-1]

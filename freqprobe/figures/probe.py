@@ -1,0 +1,131 @@
+"""Figures of a probe, drawn from its saved tables: robustness curves, shape bias and the
+error-consistency matrix."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+
+from ..probe.distortions import DISTORTIONS
+from ..transforms import REGISTRY
+
+
+def _grid(n: int, width: float, height: float, columns: int = 4) -> tuple[Figure, np.ndarray]:
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat
+
+
+def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
+    """Accuracy per condition with 95 % intervals, one panel per distortion, observers as
+    lines. Conditions sit at even steps, from mild to strong, as model-vs-human draws them
+    (labelled as the benchmark spells them, filter-bank specs by their level); the
+    undistorted images (``original``), when probed, are a dashed line in every panel and a
+    dotted line marks chance."""
+    reference = curves[curves["distortion"] == "original"].set_index("model")["accuracy"]
+    distortions = [d for d in dict.fromkeys(curves["distortion"]) if d != "original"] or ["original"]
+    fig, axes = _grid(len(distortions), 3.0, 2.6)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    observers = list(dict.fromkeys(curves["model"]))
+    for ax, distortion in zip(axes, distortions):
+        rows = curves[curves["distortion"] == distortion]
+        labels = list(dict.fromkeys(rows["condition"]))
+        for k, observer in enumerate(observers):
+            own = rows[rows["model"] == observer]
+            x = [labels.index(c) for c in own["condition"]]
+            colour = colours[k % len(colours)]
+            ax.plot(x, own["accuracy"], marker="o", ms=3.5, color=colour, label=observer)
+            ax.fill_between(x, own["ci_low"], own["ci_high"], color=colour, alpha=0.18, lw=0)
+            if observer in reference and distortion != "original":
+                ax.axhline(reference[observer], color=colour, ls="--", lw=0.8)
+        if chance is not None:
+            ax.axhline(chance, color="grey", ls=":", lw=1)
+        ticks = [_tick_label(distortion, label, level) for label, level in zip(labels, rows["level"])]
+        ax.set_xticks(range(len(labels)), ticks, rotation=45 if max(map(len, ticks)) > 4 else 0, fontsize=7)
+        ax.set_xlabel(_axis_label(distortion), fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(distortion, fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("accuracy" + (" (dashed: original)" if len(reference) else ""))
+    if len(observers) > 1:
+        axes[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _axis_label(distortion: str) -> str:
+    if distortion in DISTORTIONS:
+        return DISTORTIONS[distortion].xlabel
+    name = distortion.split(":")[0]
+    positional = REGISTRY[name].positional if name in REGISTRY else ()
+    return f"{name} {positional[0]}" if positional else distortion
+
+
+def _tick_label(distortion: str, label: str, level: float) -> str:
+    """A filter-bank spec is shown by its level (``lowpass:0.1`` -> ``0.1``)."""
+    return f"{level:g}" if distortion not in DISTORTIONS and label.startswith(distortion.split(":")[0] + ":") else label
+
+
+def plot_shape_bias(table: pd.DataFrame) -> Figure:
+    """Per shape class, the fraction of shape decisions among shape + texture decisions
+    (markers, one colour per observer); the overall bias as a vertical line. One panel
+    per distortion and condition."""
+    groups = list(dict.fromkeys(zip(table["distortion"], table["condition"])))
+    fig, axes = _grid(len(groups), 3.6, 0.3 * table["class"].nunique() + 1.4, columns=3)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (distortion, condition) in zip(axes, groups):
+        rows = table[(table["distortion"] == distortion) & (table["condition"] == condition)]
+        classes = sorted(set(rows["class"]) - {"all"})
+        for k, observer in enumerate(dict.fromkeys(rows["observer"])):
+            own = rows[rows["observer"] == observer].set_index("class")
+            colour = colours[k % len(colours)]
+            ax.scatter(own.loc[classes, "shape_bias"], range(len(classes)), color=colour, s=22, zorder=3,
+                       label=observer)
+            ax.axvline(own.loc["all", "shape_bias"], color=colour, lw=1.2)
+        ax.set_yticks(range(len(classes)), classes, fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.5, len(classes) - 0.5)
+        ax.set_xlabel("fraction of shape decisions", fontsize=8)
+        ax.secondary_xaxis("top", functions=(lambda x: 1 - x, lambda x: 1 - x)).set_xlabel(
+            "fraction of texture decisions", fontsize=8
+        )
+        ax.set_title(f"{distortion} {condition}" if distortion != "original" else "", fontsize=8)
+    axes[0].legend(fontsize=7, frameon=False, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_consistency(table: pd.DataFrame) -> Figure:
+    """Error consistency (kappa) of every pair of observers, pooled over each distortion's
+    conditions, one matrix per distortion; cells show kappa over the observed consistency."""
+    pooled = table[table["condition"] == "all"]
+    single = table[~table["distortion"].isin(pooled["distortion"])]
+    rows = pd.concat([pooled, single])
+    distortions = list(dict.fromkeys(table["distortion"]))
+    observers = list(dict.fromkeys([*table["observer_a"], *table["observer_b"]]))
+    n = len(observers)
+    fig, axes = _grid(len(distortions), 0.7 * n + 1.6, 0.7 * n + 1.0)
+    for ax, distortion in zip(axes, distortions):
+        kappa, observed = np.full((n, n), np.nan), np.full((n, n), np.nan)
+        for _, row in rows[rows["distortion"] == distortion].iterrows():
+            i, j = observers.index(row["observer_a"]), observers.index(row["observer_b"])
+            kappa[i, j] = kappa[j, i] = row["kappa"]
+            observed[i, j] = observed[j, i] = row["observed"]
+        image = ax.imshow(kappa, cmap="RdBu_r", vmin=-1, vmax=1)
+        for i in range(n):
+            for j in range(n):
+                if i != j and not np.isnan(observed[i, j]):
+                    shown = "undef." if np.isnan(kappa[i, j]) else f"{kappa[i, j]:.2f}"
+                    ax.text(j, i, f"{shown}\n{observed[i, j]:.2f}", ha="center", va="center", fontsize=6)
+        ax.set_xticks(range(n), observers, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(n), observers, fontsize=7)
+        ax.set_title(distortion, fontsize=9)
+    fig.colorbar(image, ax=list(axes[: len(distortions)]), shrink=0.7, label="kappa")
+    return fig

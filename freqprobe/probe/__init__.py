@@ -1,0 +1,30 @@
+"""Probing existing classifiers: robustness curves under distortions, shape bias on
+cue-conflict images and error consistency, the protocol of the model-vs-human benchmark."""
+
+from __future__ import annotations
+
+from .consistency import consistency_table, error_consistency
+from .decisions import LABEL_MAPS
+from .distortions import DISTORTIONS, PRESETS, parse_conditions
+from .labelled import LabelledImages, load_labelled
+from .report import ProbeReport
+from .run import probe
+from .shape_bias import shape_bias, shape_bias_table
+from .trials import image_id, read_trials
+
+__all__ = [
+    "DISTORTIONS",
+    "LABEL_MAPS",
+    "PRESETS",
+    "LabelledImages",
+    "ProbeReport",
+    "consistency_table",
+    "error_consistency",
+    "image_id",
+    "load_labelled",
+    "parse_conditions",
+    "probe",
+    "read_trials",
+    "shape_bias",
+    "shape_bias_table",
+]

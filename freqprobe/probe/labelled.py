@@ -1,0 +1,86 @@
+"""A labelled image set: images, one class per image, and the class names.
+
+On disk it is a folder with one sub-folder per class (torchvision's ``ImageFolder``
+layout): ``data/cat/001.png``, ``data/dog/xyz.jpg``; the class names are the sub-folder
+names, sorted. In memory it is ``(images, labels, class_names)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..data import ImageSet, load_images
+from ..errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledImages:
+    """Images with their classes: ``labels[i]`` indexes ``class_names``."""
+
+    images: ImageSet
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.images):
+            raise DataError(f"{len(self.labels)} labels for {len(self.images)} images")
+        if len(self.labels) == 0:
+            raise DataError("no images to probe")
+        if self.labels.min() < 0 or self.labels.max() >= len(self.class_names):
+            raise DataError(f"labels must lie in 0..{len(self.class_names) - 1} (one per class name)")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def categories(self) -> list[str]:
+        """The class name of every image."""
+        return [self.class_names[k] for k in self.labels]
+
+
+LabelledSource = LabelledImages | str | os.PathLike[str] | tuple
+
+
+def load_labelled(source: LabelledSource, size: int | tuple[int, int] | None = None) -> LabelledImages:
+    """A ``LabelledImages`` from a class-per-folder directory or ``(images, labels, class_names)``.
+
+    ``images`` is anything ``load_images`` takes; ``labels`` are class indices or names.
+    ``size`` crops every image as ``load_images`` does.
+    """
+    if isinstance(source, LabelledImages):
+        return source
+    if isinstance(source, tuple):
+        if len(source) != 3:
+            raise DataError("in-memory labelled images are a tuple (images, labels, class_names)")
+        images, labels, class_names = source
+        return _from_memory(images, labels, [str(name) for name in class_names], size)
+    images = load_images(source, size=size)
+    top = [name for name in images.names if "/" not in name]
+    if top:
+        raise DataError(f"{source}: put images in one sub-folder per class; {top[0]!r} is at the top level")
+    categories = [name.split("/", 1)[0] for name in images.names]
+    class_names = tuple(sorted(set(categories)))
+    index = {name: k for k, name in enumerate(class_names)}
+    return LabelledImages(images, np.array([index[c] for c in categories], dtype=np.int64), class_names)
+
+
+def _from_memory(images, labels: Sequence, class_names: list[str], size) -> LabelledImages:
+    if isinstance(images, ImageSet):
+        cropped = images if size is None else load_images(images.images, size=size)
+        image_set = ImageSet(cropped.images, images.names, images.origin)
+    else:
+        image_set = load_images(images, size=size)
+    labels = list(labels.tolist() if isinstance(labels, (np.ndarray, torch.Tensor)) else labels)
+    if labels and isinstance(labels[0], str):
+        unknown = sorted(set(labels) - set(class_names))
+        if unknown:
+            raise DataError(f"label {unknown[0]!r} is not a class name ({', '.join(class_names)})")
+        labels = [class_names.index(label) for label in labels]
+    if len(set(class_names)) != len(class_names):
+        raise DataError("class names must be unique")
+    return LabelledImages(image_set, np.asarray(labels, dtype=np.int64), tuple(class_names))

@@ -1,0 +1,92 @@
+"""The linear second opinion: logistic regression on spectral statistics of the images.
+
+A network can miss a difference that a linear read-out of the right coefficients finds
+at once (a faint periodic pattern is one Fourier coefficient; a JPEG re-encoding shifts
+the statistics of the 8x8 DCT coefficients). Every study therefore also fits, per task
+and variant, a multinomial logistic regression on two fixed representations of the
+training images, and scores it on the test images beside the network:
+
+- the log power spectrum of each channel (``rfft2``; power averaged over square groups of
+  bins when the image is larger than 64 px, so there are at most 64 x 33 per channel);
+- the mean over 8x8 tiles of ``log(|DCT coefficient| + 1/255)`` for each of the 64
+  coefficients and each channel (the JPEG-grid statistics of Frank et al., 2020).
+
+Features are standardised on the training images; the L2 penalty ``LAMBDA`` is fixed (the
+test images choose nothing). The fit is full-batch L-BFGS, deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..transforms.dct import dct_matrix
+
+#: L2 penalty on the weights, for the mean cross-entropy over standardised features.
+LAMBDA = 1e-2
+#: At most this many spectrum rows per channel (larger images pool their bins).
+SPECTRUM_SIDE = 64
+
+
+def spectral_features(x: Tensor) -> Tensor:
+    """``(N, F)`` float32 features of float images ``(N, C, H, W)`` (see the module docstring)."""
+    n, c, height, width = x.shape
+    power = torch.fft.rfft2(x.float()).abs().square()
+    pool = max(1, math.ceil(max(height, width) / SPECTRUM_SIDE))
+    if pool > 1:
+        power = F.avg_pool2d(power, pool, ceil_mode=True)
+    parts = [torch.log(power + 1e-6 * height * width).flatten(1)]
+    rows, cols = height // 8, width // 8
+    if rows and cols:
+        d = dct_matrix(8, x.device, torch.float32)
+        tiles = x[..., : rows * 8, : cols * 8].float().reshape(n, c, rows, 8, cols, 8)
+        coeffs = torch.einsum("uy,ncaybx,vx->ncuvab", d, tiles, d)
+        parts.append(torch.log(coeffs.abs() + 1 / 255).mean(dim=(-2, -1)).flatten(1))
+    return torch.cat(parts, dim=1)
+
+
+class LinearProbe:
+    """Multinomial logistic regression on ``spectral_features``, fitted by ``fit``."""
+
+    def __init__(self) -> None:
+        self.mean = self.std = self.weight = self.bias = None
+
+    def fit(self, batches: Iterable[tuple[Tensor, Tensor]], num_classes: int) -> LinearProbe:
+        """``batches`` yields ``(float images, labels)``; features are kept on the CPU."""
+        features, labels = [], []
+        for x, y in batches:
+            features.append(spectral_features(x).cpu())
+            labels.append(y.cpu())
+        X, y = torch.cat(features), torch.cat(labels)
+        self.mean, self.std = X.mean(0), X.std(0).clamp_min(1e-6)
+        self.weight, self.bias = fit_logistic((X - self.mean) / self.std, y, num_classes, LAMBDA)
+        return self
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor) -> Tensor:
+        """Class probabilities ``(N, K)`` (CPU, float64)."""
+        z = (spectral_features(x).cpu() - self.mean) / self.std
+        return torch.softmax((z @ self.weight + self.bias).double(), dim=1)
+
+
+def fit_logistic(X: Tensor, y: Tensor, num_classes: int, penalty: float) -> tuple[Tensor, Tensor]:
+    """Weights ``(F, K)`` and bias ``(K,)`` minimising mean cross-entropy + ``penalty/2 |W|^2``."""
+    weight = torch.zeros(X.shape[1], num_classes, requires_grad=True)
+    bias = torch.zeros(num_classes, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias], lr=1, max_iter=300, tolerance_grad=1e-6, tolerance_change=1e-10, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(X @ weight + bias, y) + penalty / 2 * weight.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weight.detach(), bias.detach()

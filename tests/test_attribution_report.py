@@ -1,0 +1,144 @@
+"""``fp.attribute`` end to end: the run folder, targets, held-out images, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import freqprobe as fp
+from freqprobe.errors import FreqprobeError
+
+BANDS_COLUMNS = [
+    "method", "images", "band", "f_lo", "f_hi", "angle_lo", "angle_hi", "importance", "ci_low", "ci_high", "rank",
+]  # fmt: skip
+
+
+def small_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(8, 8, 3, stride=2), nn.GELU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2),
+    ).eval()  # fmt: skip
+
+
+class CountingModel(nn.Module):
+    """A model that counts its forward calls and gives ``shape``-shaped outputs."""
+
+    def __init__(self, shape: tuple[int, ...] | None = None) -> None:
+        super().__init__()
+        self.net, self.shape, self.calls = small_net(), shape, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        out = self.net(x)
+        return out if self.shape is None else torch.zeros(x.shape[0], *self.shape)
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[fp.ImageSet, fp.ImageSet]:
+    return fp.demo_sets(n=12, size=16)
+
+
+def test_the_run_folder_round_trips_and_redraws(tmp_path: Path, demo) -> None:
+    real, fake = demo
+    options = {"heatmap": True, "heatmap_images": 2, "n_images": 6, "pixel_images": 4, "shapley_samples": 2}
+    report = fp.attribute(small_net(), real, fake, bands=4, sectors=2, ig_steps=4, device="cpu", **options)
+    report.save(tmp_path)
+    written = ["bands.csv", "sensitivity.csv", "maps.npz", "settings.json", "attribution.png", "attribution.pdf"]
+    for name in [*written, "pixels_gradcam.png", "pixels_occlusion.pdf", "pixel_means.png"]:
+        assert (tmp_path / name).stat().st_size > 0, name
+    bands = pd.read_csv(tmp_path / "bands.csv")
+    assert bands.columns[: len(BANDS_COLUMNS)].tolist() == BANDS_COLUMNS
+    assert len(bands) == 3 * 3 * 8  # methods x (all, real, fake) x bands
+    assert all(sorted(group["rank"]) == list(range(1, 9)) for _, group in bands.groupby(["method", "images"]))
+    loaded = fp.AttributionReport.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.table, report.table, check_dtype=False)
+    assert loaded.maps.keys() == report.maps.keys() and loaded.settings == report.settings
+    assert loaded.maps["heatmap"].shape == (2, 16, 16) and loaded.maps["fourier_sensitivity"].shape == (2, 16, 16)
+    assert loaded.maps["band_ablation"].shape == (12, 8) and loaded.maps["pixel_gradcam"].shape == (8, 16, 16)
+    assert report.settings["images"].startswith("all images")
+
+
+def test_group_importances_are_the_means_over_their_images(demo) -> None:
+    report = fp.attribute(small_net(), *demo, bands=4, methods=["ablation"], pixel_methods=[], device="cpu")
+    values, labels = report.maps["band_ablation"], report.maps["labels"]
+    for group, members in (("all", labels >= 0), ("real", labels == 0), ("fake", labels == 1)):
+        rows = report.table[report.table["images"] == group].sort_values("band")
+        np.testing.assert_allclose(rows["importance"], values[members].mean(axis=0))
+        assert (rows["ci_low"] <= rows["importance"]).all() and (rows["importance"] <= rows["ci_high"]).all()
+
+
+def test_the_same_seed_gives_the_same_numbers(demo) -> None:
+    options = {"bands": 4, "methods": ["shapley"], "pixel_methods": ["smoothgrad"], "shapley_samples": 2}
+    options["device"] = "cpu"
+    first, second = (fp.attribute(small_net(), *demo, **options) for _ in range(2))
+    pd.testing.assert_frame_equal(first.table, second.table)
+    assert np.array_equal(first.maps["pixel_mean_smoothgrad"], second.maps["pixel_mean_smoothgrad"])
+    other = fp.attribute(small_net(), *demo, sample_seed=1, **options)
+    assert not np.array_equal(first.maps["band_shapley"], other.maps["band_shapley"])
+
+
+def test_margin_is_the_own_logit_minus_the_other(demo) -> None:
+    real, fake = demo
+    options = {"bands": 4, "methods": ["ablation"], "pixel_methods": [], "device": "cpu"}
+    runs = {
+        target: fp.attribute(small_net(), real, fake, target=target, **options).maps["band_ablation"]
+        for target in ("true", "margin", 0, 1)
+    }
+    own = np.where(np.arange(24)[:, None] < 12, runs[0], runs[1])
+    other = np.where(np.arange(24)[:, None] < 12, runs[1], runs[0])
+    np.testing.assert_allclose(runs["true"], own, atol=1e-6)
+    np.testing.assert_allclose(runs["margin"], own - other, atol=1e-5)
+
+
+def test_a_study_folder_attributes_its_held_out_images(tmp_path: Path, demo) -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    fp.ablate(real, fake, ["original"], seeds=1, null=False, progress=False, out=tmp_path / "study", device="cpu")
+    options = {"bands": 4, "methods": ["ablation"], "device": "cpu"}
+    report = fp.attribute(tmp_path / "study", real, fake, pixel_methods=["gradcam"], **options)
+    assert report.settings["n_images"] == [8, 8] and "held-out" in report.settings["images"]
+    other = fp.attribute(tmp_path / "study", *demo, pixel_methods=[], **options)
+    assert other.settings["n_images"] == [12, 12] and other.settings["images"].startswith("all images")
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "reason"),
+    [
+        (CountingModel((3, 1)), {}, r"must map \(N, 3, H, W\) images to \(N, K >= 2\) logits; .* gave \(2, 3, 1\)"),
+        (CountingModel((1,)), {}, r"gave \(2, 1\)"),
+        (CountingModel(), {"target": 2}, r"target=2 is out of range: the model gives 2 logits \(0..1\)"),
+        (CountingModel(), {"classes": (0, 5)}, "fake class=5 is out of range"),
+        (CountingModel(), {"target": "fake"}, "target='fake'; choose true, margin or a class index"),
+        (CountingModel(), {"bands": [0.1, 0.9]}, r"edge 0.9 is outside the spectrum"),
+        (CountingModel(), {"methods": ["lime"]}, "methods: unknown 'lime'"),
+        (CountingModel(), {"variant": "power_equalize"}, "fitted on a set"),
+        (CountingModel(), {"n_images": 0}, "n_images=0 must be"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_attribution(demo, model: CountingModel, kwargs: dict, reason: str) -> None:
+    with pytest.raises(FreqprobeError, match=reason) as err:
+        fp.attribute(model, *demo, pixel_methods=[], device="cpu", **kwargs)
+    assert "\n" not in str(err.value) and model.calls <= 1  # at most the shape check ran
+
+
+def test_sets_of_different_sizes_are_refused(demo) -> None:
+    other, _ = fp.demo_sets(n=4, size=32)
+    with pytest.raises(FreqprobeError, match="sets differ in image size"):
+        fp.attribute(small_net(), demo[0], other, device="cpu")
+
+
+def test_bootstrap_interval_matches_the_normal_theory_interval_and_repeats() -> None:
+    from freqprobe.attribution.importance import bootstrap_interval
+
+    values = np.random.default_rng(5).normal(size=(400, 2)) * [1.0, 3.0]
+    low, high = bootstrap_interval(values, n_boot=2000, seed=0)
+    half_width = 1.96 * values.std(axis=0, ddof=1) / np.sqrt(400)
+    np.testing.assert_allclose((high - low) / 2, half_width, rtol=0.1)
+    np.testing.assert_allclose((high + low) / 2, values.mean(axis=0), atol=0.1 * half_width.max())
+    again = bootstrap_interval(values, n_boot=2000, seed=0)
+    assert np.array_equal(low, again[0]) and np.array_equal(high, again[1])

@@ -1,0 +1,185 @@
+"""``fp.probe`` and the ``probe`` / ``consistency`` commands on planted cues with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+import freqprobe as fp
+from freqprobe.cli import main
+from freqprobe.errors import DataError, FreqprobeError
+from freqprobe.probe.decisions import IMAGENET16, make_decider
+
+SIZE = 32
+CLASSES = ("bird", "cat")
+CHECKER = torch.tensor((np.indices((SIZE, SIZE)).sum(0) % 2) * 2 - 1, dtype=torch.float32)
+LAYOUT = torch.tensor(np.where(np.arange(SIZE) < SIZE // 2, 1.0, -1.0), dtype=torch.float32).expand(SIZE, SIZE)
+WAVE = torch.tensor(np.cos(2 * np.pi * np.arange(SIZE) / SIZE), dtype=torch.float32).expand(SIZE, SIZE)
+
+
+class CueReader(nn.Module):
+    """Scores bird by the correlation with one pattern, cat by its negative."""
+
+    def __init__(self, pattern: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("pattern", pattern)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        score = ((x.mean(1) - x.mean(dim=(1, 2, 3))[:, None, None]) * self.pattern).mean(dim=(1, 2))
+        return torch.stack([score, -score], dim=1)
+
+
+def cue_image(shape: int, texture: int) -> np.ndarray:
+    """Shape: which half is bright (bird: left); texture: the checkerboard's phase (bird: +)."""
+    sign = lambda k: 1.0 if k == 0 else -1.0  # noqa: E731
+    image = 0.5 + 0.2 * sign(shape) * LAYOUT + 0.1 * sign(texture) * CHECKER
+    return (image.numpy()[..., None].repeat(3, axis=2) * 255).round().astype(np.uint8)
+
+
+@pytest.fixture
+def cue_conflict(tmp_path):
+    """``shape/<shape><i>-<texture><i>.png``: 3 images per (shape, texture) pair."""
+    for s, shape in enumerate(CLASSES):
+        (tmp_path / shape).mkdir()
+        for t, texture in enumerate(CLASSES):
+            for i in (1, 2, 3):
+                Image.fromarray(cue_image(s, t)).save(tmp_path / shape / f"{shape}{i}-{texture}{i}.png")
+    return tmp_path
+
+
+def test_a_texture_reader_has_shape_bias_zero_and_a_shape_reader_one(cue_conflict) -> None:
+    report = fp.probe({"shape": CueReader(LAYOUT), "texture": CueReader(CHECKER)}, cue_conflict, device="cpu")
+    overall = report.shape_bias[report.shape_bias["class"] == "all"].set_index("observer")
+    assert overall.loc["shape", "shape_bias"] == 1.0 and overall.loc["texture", "shape_bias"] == 0.0
+    assert overall.loc["shape", "n_conflict"] == 6  # 12 images, the 6 with shape == texture dropped
+    assert set(report.trials["imagename"]) >= {"bird/bird1-cat1.png", "cat/cat3-cat3.png"}
+    # on the conflicting images one reader is always right where the other is wrong
+    pooled = report.consistency.iloc[0]
+    assert pooled["accuracy_a"] == 1.0 and pooled["accuracy_b"] == 0.5 and np.isnan(pooled["kappa"])
+
+
+def planted_wave_set(n: int = 40, seed: int = 0) -> tuple[torch.Tensor, np.ndarray, list[str]]:
+    """Classes differ only in the sign of the lowest horizontal frequency (1/32 cycles/px)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    sign = torch.tensor(1.0 - 2.0 * labels, dtype=torch.float32)[:, None, None, None]
+    noise = torch.tensor(rng.normal(0, 0.03, (n, 1, SIZE, SIZE)), dtype=torch.float32)
+    return (0.5 + 0.2 * sign * WAVE + noise).clamp(0, 1).expand(-1, 3, -1, -1), labels, list(CLASSES)
+
+
+def test_a_low_frequency_model_keeps_its_accuracy_under_low_pass_and_loses_it_under_high_pass() -> None:
+    report = fp.probe(CueReader(WAVE), planted_wave_set(), distortions=["original", "lowpass:0.1", "highpass:0.1"],
+                      device="cpu")  # fmt: skip
+    curves = report.curves.set_index("condition")
+    assert curves.loc["original", "accuracy"] == 1.0 and curves.loc["lowpass:0.1", "accuracy"] == 1.0
+    high = curves.loc["highpass:0.1"]  # the cue is gone: chance, up to float round-off in the score's sign
+    assert high["accuracy"] < 0.75 and high["ci_low"] < 0.5 < high["ci_high"]
+
+
+def test_curves_have_wilson_intervals_and_follow_the_sweep_order() -> None:
+    distortions = ["contrast:100,10", "low-pass:0,3"]
+    report = fp.probe(CueReader(WAVE), planted_wave_set(), distortions=distortions, device="cpu")
+    assert list(report.curves["condition"]) == ["c100", "c10", "0", "3"]
+    assert list(report.curves["level"]) == [100.0, 10.0, 0.0, 3.0]
+    row = report.curves.iloc[0]
+    assert (row["n_trials"], row["n_correct"]) == (40, 40)
+    # Wilson, 40 of 40: (1 + z^2/80 - z sqrt(z^2/6400)) / (1 + z^2/40) = 1 / (1 + z^2/40), z = 1.96
+    assert row["ci_low"] == pytest.approx(1 / (1 + 1.959964**2 / 40)) and row["ci_high"] == 1.0
+    assert len(report.trials) == 4 * 40 and report.settings["chance"] == 0.5
+
+
+def test_decisions_do_not_depend_on_the_batch_size() -> None:
+    data = planted_wave_set()
+    distortions = ["uniform-noise:0.6", "phase-scrambling:150"]
+    one = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=7, device="cpu")
+    two = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=40, device="cpu")
+    pd.testing.assert_frame_equal(one.trials, two.trials)
+
+
+def test_a_label_map_averages_probabilities_over_each_class_outputs() -> None:
+    decider = make_decider(["bird", "cat"], label_map={"bird": [0, 1], "cat": [2]})
+    # bird's mean probability 0.3 loses to cat's 0.4, then 0.4 beats 0.2
+    logits = torch.log(torch.tensor([[0.3, 0.3, 0.4], [0.7, 0.1, 0.2]]))
+    assert decider.decide(logits).tolist() == [1, 0]
+    imagenet = make_decider(["dog", "cat"], label_map="imagenet16")
+    assert len(imagenet.class_names) == 16 and sum(len(g) for g in IMAGENET16.values()) == 207
+    logits = torch.zeros(1, 1000)
+    logits[0, 281] = 5.0  # tabby cat
+    assert imagenet.class_names[imagenet.decide(logits).item()] == "cat"
+
+
+def test_model_outputs_that_do_not_fit_the_classes_are_one_line_errors() -> None:
+    data = planted_wave_set(n=4)
+    with pytest.raises(FreqprobeError, match="gives 3 outputs for 2 classes"):
+        fp.probe(lambda x: torch.zeros(len(x), 3), data, device="cpu")
+    with pytest.raises(FreqprobeError, match="the label map uses output 7, but model model gives 2"):
+        fp.probe(CueReader(WAVE), data, label_map={"bird": [0], "cat": [7]}, device="cpu")
+    with pytest.raises(FreqprobeError, match="the label map do not cover the data's class 'cat'"):
+        fp.probe(CueReader(WAVE), data, label_map={"bird": [0], "dog": [1]}, device="cpu")
+    with pytest.raises(FreqprobeError, match="give distortions or a preset, not both"):
+        fp.probe(CueReader(WAVE), data, distortions="contrast", preset="model-vs-human", device="cpu")
+
+
+def test_a_folder_without_class_sub_folders_and_unknown_texture_classes_are_refused(tmp_path) -> None:
+    Image.fromarray(cue_image(0, 0)).save(tmp_path / "bird1-bird1.png")
+    with pytest.raises(DataError, match="one sub-folder per class; 'bird1-bird1.png' is at the top level"):
+        fp.probe(CueReader(WAVE), tmp_path, device="cpu")
+    for shape in CLASSES:
+        (tmp_path / shape).mkdir()
+        Image.fromarray(cue_image(0, 1)).save(tmp_path / shape / f"{shape}1-zebra1.png")
+    (tmp_path / "bird1-bird1.png").unlink()
+    with pytest.raises(DataError, match="texture class 'zebra' is not a known class"):
+        fp.probe(CueReader(WAVE), tmp_path, device="cpu")
+
+
+def test_the_run_folder_round_trips_and_redraws(cue_conflict, tmp_path) -> None:
+    report = fp.probe([CueReader(LAYOUT), CueReader(CHECKER)], cue_conflict, names=["shape", "texture"],
+                      distortions=["contrast:100,30"], device="cpu")  # fmt: skip
+    out = tmp_path / "run"
+    report.save(out)
+    for name in ("curves.csv", "trials.csv", "shape_bias.csv", "consistency.csv", "settings.json", "probe.png",
+                 "probe.pdf", "shape_bias.png", "consistency.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    loaded = fp.ProbeReport.load(out)
+    pd.testing.assert_frame_equal(loaded.curves, report.curves)
+    pd.testing.assert_frame_equal(loaded.trials, report.trials)
+    pd.testing.assert_frame_equal(loaded.shape_bias, report.shape_bias, check_dtype=False)
+    assert json.loads((out / "settings.json").read_text())["observers"] == ["shape", "texture"]
+
+
+def test_the_probe_command_writes_a_run_folder_and_consistency_reads_its_trials(cue_conflict, tmp_path, capsys) -> None:
+    weights = tmp_path / "reader.pt"
+    torch.save(CueReader(LAYOUT).state_dict(), weights)
+    out = tmp_path / "probe"
+    code = main(["probe", "--model", "test_probe_run:layout_reader", "--weights", str(weights), "--name", "layout",
+                 "--data", str(cue_conflict), "--distortions", "contrast:100,30", "--device", "cpu",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert "shape bias of layout (contrast c100): 1.000" in capsys.readouterr().out
+    human = pd.read_csv(out / "trials.csv").assign(subj="subject-01")
+    human["imagename"] = [f"{k:04d}_cl_s01_{name.split('/')[-1]}" for k, name in enumerate(human["imagename"])]
+    human.to_csv(tmp_path / "human.csv", index=False)
+    code = main(["consistency", str(out / "trials.csv"), str(tmp_path / "human.csv"), "--out", str(tmp_path / "c")])
+    assert code == 0
+    table = pd.read_csv(tmp_path / "c" / "consistency.csv")
+    assert list(table["condition"]) == ["c100", "c30", "all"] and (table["observed"] == 1.0).all()
+
+
+def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
+    assert main(["probe", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == "freqprobe probe: error: --model is required"
+    assert main(["consistency", str(tmp_path / "none.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "none.csv: no such file" in capsys.readouterr().err
+    assert main(["probe", "--list"]) == 0
+    assert "uniform-noise" in capsys.readouterr().out
+
+
+def layout_reader() -> nn.Module:
+    """A ``module:factory`` for the command-line test (weights loaded from a file)."""
+    return CueReader(torch.zeros(SIZE, SIZE))
