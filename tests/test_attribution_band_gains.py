@@ -60,6 +60,18 @@ def test_gains_of_one_reproduce_the_logits_exactly(sectors: int) -> None:
     assert torch.equal(out, model(x))
 
 
+def test_frequencies_outside_every_band_keep_their_gain() -> None:
+    """Edges starting above 0: DC and the lowest ring belong to no band and are never removed."""
+    model, x = random_convnet(), natural_like(4, 32, 32, seed=5)
+    gain_model = gains_model(model, BandLayout.build([0.1, 0.3, 0.7072]))
+    assert torch.equal(gain_model(torch.ones(4, 2), x), model(x))
+    kept = gain_model.band_weighted(torch.zeros(4, 2), x)  # every band off: what no band covers remains
+    radius = np.hypot(np.fft.fftfreq(32)[:, None], np.fft.fftfreq(32)[None, :])
+    expected = np.fft.ifft2(np.fft.fft2(x.double().numpy()) * (radius < 0.1)).real
+    np.testing.assert_allclose(kept.numpy(), expected, atol=1e-5)
+    assert abs(kept.mean() - x.mean()) < 1e-5  # the image mean (DC) is untouched
+
+
 def test_one_band_alone_is_an_ideal_band_pass() -> None:
     x = natural_like(3, 32, 32, seed=1)
     layout = BandLayout.build(8)

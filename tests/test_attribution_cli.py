@@ -69,6 +69,8 @@ def test_a_module_factory_with_weights_loads_them_safely(tmp_path: Path, npz_set
         (["--no-model", "--edges", "0.3", "0.2"], "edges must increase strictly"),
         (["--no-model", "--target", "2"], "target=2 is out of range"),
         (["--no-model", "--methods", "lime"], "methods: unknown 'lime'"),
+        (["--no-model", "--variant", "power_equalize"], "a transform fitted on a set cannot be attributed"),
+        (["--no-model", "--variant", "repr:dct8", "--pixel-methods", "gradcam"], "gradcam: the model reads repr:dct8"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

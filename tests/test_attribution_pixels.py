@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from freqprobe.attribution.pixel_maps import disable_inplace, last_conv_block, pixel_maps
+from freqprobe.attribution.pixel_maps import disable_inplace, find_gradcam_layer, last_conv_block, pixel_maps
 from freqprobe.errors import FreqprobeError
 
 from synthetic import natural_like
@@ -63,3 +63,23 @@ def test_gradcam_shows_the_feature_map_of_the_last_block() -> None:
 def test_gradcam_needs_a_feature_map() -> None:
     with pytest.raises(FreqprobeError, match="no convolutional feature map larger than 1x1"):
         last_conv_block(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)), torch.zeros(2, 3, 8, 8))
+
+
+def test_gradcam_layer_by_name_switches_in_place_activations_off() -> None:
+    model = conv_relu_pool()
+    assert find_gradcam_layer(model, "1", torch.zeros(1, 3, 8, 8)) is model[1] and model[1].inplace is False
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize(
+    ("scripted", "name", "reason"),
+    [
+        (True, None, "not TorchScript"),
+        (False, "head", "gradcam_layer='head' is not a module of the model; its modules: 0, 1, 2"),
+    ],
+)
+def test_gradcam_layer_errors_are_one_line(scripted: bool, name: str | None, reason: str) -> None:
+    model = torch.jit.script(conv_relu_pool()) if scripted else conv_relu_pool()
+    with pytest.raises(FreqprobeError, match=reason) as err:
+        find_gradcam_layer(model, name, torch.zeros(1, 3, 8, 8))
+    assert "\n" not in str(err.value)

@@ -102,8 +102,89 @@ def test_a_study_folder_attributes_its_held_out_images(tmp_path: Path, demo) -> 
     options = {"bands": 4, "methods": ["ablation"], "device": "cpu"}
     report = fp.attribute(tmp_path / "study", real, fake, pixel_methods=["gradcam"], **options)
     assert report.settings["n_images"] == [8, 8] and "held-out" in report.settings["images"]
+    assert report.settings["seed"] == 0 and report.settings["recipe"] == "whitened"
+    # the shown images are the first test images of ablate's default split, class by class
+    (_, real_test), (_, fake_test) = fp.train_test_split(real, fake, test_size=0.2, seed=0)
+    expected = torch.cat([real.images[real_test[:4]], fake.images[fake_test[:4]]]).numpy()
+    assert np.array_equal(report.maps["shown_images"], expected)
     other = fp.attribute(tmp_path / "study", *demo, pixel_methods=[], **options)
     assert other.settings["n_images"] == [12, 12] and other.settings["images"].startswith("all images")
+
+
+def test_a_study_split_with_other_arguments_warns_and_uses_all_images() -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    study = fp.ablate(real, fake, ["original"], seeds=1, null=False, progress=False, split_seed=1, device="cpu")
+    with pytest.warns(UserWarning, match="its split .* cannot be rebuilt"):
+        report = fp.attribute(study, real, fake, bands=4, methods=["ablation"], pixel_methods=[], device="cpu")
+    assert report.settings["n_images"] == [40, 40] and "including the study's training images" in report.settings["images"]
+
+
+def test_the_recipe_picks_the_study_model_and_keeps_the_held_out_images() -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    study = fp.ablate(
+        real, fake, ["original"], seeds=1, null=False, progress=False, recipe=["whitened", "plain"], device="cpu"
+    )
+    options = {"bands": 4, "methods": ["ablation"], "pixel_methods": [], "device": "cpu"}
+    plain = fp.attribute(study, real, fake, recipe="plain", **options)
+    assert plain.settings["recipe"] == "plain" and plain.settings["n_images"] == [8, 8]
+    # the same numbers as the plain model given as a module, on the same held-out images
+    (_, real_test), (_, fake_test) = fp.train_test_split(real, fake, test_size=0.2, seed=0)
+    module = study.model("original", recipe="plain")
+    by_hand = fp.attribute(module, real[real_test], fake[fake_test], **options)
+    np.testing.assert_allclose(plain.maps["band_ablation"], by_hand.maps["band_ablation"], atol=1e-6)
+    whitened = fp.attribute(study, real, fake, **options)
+    assert whitened.settings["recipe"] == "whitened"
+    assert not np.allclose(plain.maps["band_ablation"], whitened.maps["band_ablation"])
+
+
+def dct8_reader() -> nn.Module:
+    """A classifier of blockwise DCT coefficients ``(N, 192, H/8, W/8)`` (16-px images: 2 x 2 blocks)."""
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(192, 4, 1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 2 * 2, 2)).eval()
+
+
+def test_a_representation_model_sees_the_band_weighted_image_through_its_variant(demo) -> None:
+    real, fake = demo
+    model = dct8_reader()
+    report = fp.attribute(
+        model, real, fake, bands=4, methods=["ablation"], pixel_methods=["ig", "occlusion"], variant="repr:dct8",
+        device="cpu",
+    )  # fmt: skip
+    # reference: the score drop when band 2 is removed by a NumPy FFT *before* the DCT
+    x, labels = torch.cat([real.float("cpu"), fake.float("cpu")]), torch.from_numpy(report.maps["labels"])
+    edges = report.settings["edges"]
+    radius = np.hypot(np.fft.fftfreq(16)[:, None], np.fft.fftfreq(16)[None, :])
+    ring = (radius >= edges[2]) & (radius < edges[3])
+    removed = torch.from_numpy(np.fft.ifft2(np.fft.fft2(x.double().numpy()) * ~ring).real).float()
+    dct8 = fp.transform("repr:dct8")
+
+    def score(images: torch.Tensor) -> torch.Tensor:
+        return model(dct8(images)).gather(1, labels[:, None])[:, 0].detach()
+
+    np.testing.assert_allclose(report.maps["band_ablation"][:, 2], (score(x) - score(removed)).numpy(), atol=1e-4)
+    assert report.maps["pixel_ig"].shape == (8, 16, 16) and report.maps["pixel_mean_occlusion"].shape == (2, 16, 16)
+    assert report.settings["variant"] == "repr:dct8"
+
+
+def test_a_study_trained_on_a_representation_is_attributed_on_its_held_out_images() -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    study = fp.ablate(real, fake, ["repr:dct8"], seeds=1, null=False, progress=False, device="cpu")
+    report = fp.attribute(
+        study, real, fake, bands=4, methods=["ablation", "ig"], pixel_methods=["smoothgrad"], variant="repr:dct8",
+        device="cpu",
+    )  # fmt: skip
+    assert report.settings["n_images"] == [8, 8] and "held-out" in report.settings["images"]
+    assert np.isfinite(report.table["importance"]).all() and report.maps["pixel_smoothgrad"].shape == (8, 16, 16)
+
+
+def test_the_shown_pixel_maps_match_the_shown_images(demo) -> None:
+    options = {"bands": 4, "methods": ["ablation"], "pixel_methods": ["occlusion"], "device": "cpu"}
+    few = fp.attribute(small_net(), *demo, pixel_images=2, **options)
+    assert few.maps["shown_images"].shape[0] == few.maps["pixel_occlusion"].shape[0] == 4
+    small_batches = fp.attribute(small_net(), *demo, batch_size=16, **options)  # 2 images per batch
+    assert small_batches.maps["shown_images"].shape[0] == small_batches.maps["pixel_occlusion"].shape[0] == 8
+    full = fp.attribute(small_net(), *demo, **options)
+    np.testing.assert_allclose(small_batches.maps["pixel_occlusion"], full.maps["pixel_occlusion"], atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -118,11 +199,18 @@ def test_a_study_folder_attributes_its_held_out_images(tmp_path: Path, demo) -> 
         (CountingModel(), {"methods": ["lime"]}, "methods: unknown 'lime'"),
         (CountingModel(), {"variant": "power_equalize"}, "fitted on a set"),
         (CountingModel(), {"n_images": 0}, "n_images=0 must be"),
+        (CountingModel(), {"classes": (0, 1, 2)}, "give the logit indices of the real and the fake class"),
+        (CountingModel(), {"seed": 1}, "pick a study's model; this model is not a study"),
+        (
+            CountingModel(),
+            {"variant": "repr:dct8", "pixel_methods": ["ig", "gradcam"]},
+            r"gradcam: the model reads repr:dct8 \(192x2x2\), not the image",
+        ),
     ],
 )
 def test_bad_input_is_one_line_before_any_attribution(demo, model: CountingModel, kwargs: dict, reason: str) -> None:
     with pytest.raises(FreqprobeError, match=reason) as err:
-        fp.attribute(model, *demo, pixel_methods=[], device="cpu", **kwargs)
+        fp.attribute(model, *demo, device="cpu", **{"pixel_methods": [], **kwargs})
     assert "\n" not in str(err.value) and model.calls <= 1  # at most the shape check ran
 
 

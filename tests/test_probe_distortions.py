@@ -95,6 +95,17 @@ def test_phase_scrambling_keeps_the_amplitude_spectrum_and_changes_the_image() -
     np.testing.assert_allclose(apply("phase-scrambling:0", x).numpy(), grey(x).numpy(), atol=1e-12)
 
 
+def test_phase_scrambling_shifts_are_uniform_in_plus_minus_the_width() -> None:
+    x = mid_grey(n=8)
+    spectrum_in = np.fft.fft2(grey(x)[:, 0].numpy())
+    spectrum_out = np.fft.fft2(apply("phase-scrambling:90", x, seed=2)[:, 0].numpy())
+    shift = np.degrees(np.angle(spectrum_out * np.conj(spectrum_in)))
+    shift[:, [0, 16], :], shift[:, :, [0, 16]] = np.nan, np.nan  # rows and columns holding DC / Nyquist
+    shift = shift[~np.isnan(shift)]
+    assert np.abs(shift).max() <= 90 + 1e-6
+    assert abs(shift.mean()) < 2 and shift.std() == pytest.approx(90 / math.sqrt(3), rel=0.03)
+
+
 def test_power_equalisation_gives_every_image_the_mean_amplitude_spectrum() -> None:
     x = mid_grey(n=6)
     out = apply("power-equalisation:pow", x)
@@ -142,6 +153,29 @@ def test_false_colour_keeps_mid_grey_swaps_red_green_and_is_its_own_inverse() ->
     r, g, _ = opponent_colours(reddish).flatten().tolist()
     assert g > r
     np.testing.assert_allclose(apply("false-colour:True", x).numpy(), x.numpy())
+
+
+def opponent_colours_original(image: np.ndarray) -> np.ndarray:
+    """``get_opponent_colours`` of rgeirhos/generalisation-humans-DNNs (``image_manipulation.py``), on HWC."""
+    cones_of_rgb = np.array([[0.1619982647, 0.208049264, 0.0389347448],
+                             [0.0330275785, 0.2496504557, 0.0618343518],
+                             [0.0015524055, 0.0198861001, 0.1890224274]])  # fmt: skip
+    white = [0.20449114, 0.17225619, 0.10523047]
+    dkl_of_cones = np.array([[9.27590805, 9.27590805, 0], [7.86421647, -9.33587662, 0],
+                             [-3.39709047, -3.39709047, 12.16230246]])  # fmt: skip
+    dkl = np.einsum("ij,klj->kli", dkl_of_cones, np.einsum("ij,klj->kli", cones_of_rgb, image) - white)
+    dkl[:, :, 1] *= -1
+    dkl[:, :, 2] *= -1
+    cones = np.einsum("ij,klj->kli", np.linalg.inv(dkl_of_cones), dkl) + white
+    return np.einsum("ij,klj->kli", np.linalg.inv(cones_of_rgb), cones)
+
+
+def test_false_colour_is_the_original_opponent_colour_code_without_the_gamma_table() -> None:
+    x = mid_grey(spread=0.2)  # colours near grey: the original's output needs no clipping here
+    expected = np.stack([opponent_colours_original(image) for image in x.permute(0, 2, 3, 1).numpy()])
+    assert 0 < expected.min() and expected.max() < 1
+    out = apply("false-colour:False", x).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-10)
 
 
 def test_every_preset_label_reads_back_as_itself() -> None:

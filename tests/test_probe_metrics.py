@@ -149,3 +149,51 @@ def test_read_trials_checks_columns_and_mixed_distortion_columns(tmp_path) -> No
         read_trials([with_distortion, trials("h", [True])])
     both = read_trials([with_distortion, trials("h", [True])], distortion="contrast")
     assert list(both["distortion"]) == ["contrast", "contrast"]
+
+
+def test_pooled_kappa_counts_every_trial_not_the_mean_of_the_conditions() -> None:
+    # condition 0: p1 0.75, p2 0.5, c_obs 0.75, c_exp 0.5 -> kappa 0.5
+    # condition 1: p1 0.25, p2 0.25, c_obs 0.5, c_exp 0.625 -> kappa -1/3
+    # pooled: p1 4/8, p2 3/8, c_obs 5/8, c_exp 0.5 * 0.375 + 0.5 * 0.625 = 0.5 -> kappa 0.25
+    a = {"0": [True, True, True, False], "1": [True, False, False, False]}
+    b = {"0": [True, True, False, False], "1": [False, False, False, True]}
+    both = pd.concat([trials(s, answers[c], condition=c) for s, answers in (("a", a), ("b", b)) for c in ("0", "1")])
+    table = consistency_table(read_trials(both)).set_index("condition")
+    assert table.loc["0", "kappa"] == pytest.approx(0.5)
+    assert table.loc["1", "kappa"] == pytest.approx(-1 / 3)
+    assert table.loc["1", "expected"] == pytest.approx(0.625)
+    pooled = table.loc["all"]
+    assert (pooled["observed"], pooled["expected"], pooled["n_trials"]) == (0.625, 0.5, 8)
+    assert pooled["kappa"] == pytest.approx(0.25)
+
+
+def test_an_undefined_kappa_is_nan_in_its_own_row_only() -> None:
+    a = {"0": [True] * 4, "1": [True, False, True, False]}
+    b = {"0": [True, False, False, True], "1": [True, True, False, False]}
+    both = pd.concat([trials(s, answers[c], condition=c) for s, answers in (("a", a), ("b", b)) for c in ("0", "1")])
+    table = consistency_table(read_trials(both)).set_index("condition")
+    assert math.isnan(table.loc["0", "kappa"]) and table.loc["0", "reason"].startswith("observer_a has accuracy 1")
+    assert table.loc["1", "kappa"] == 0.0 and table.loc["1", "reason"] == ""  # c_obs = c_exp = 0.5
+    assert not math.isnan(table.loc["all", "kappa"]) and table.loc["all", "reason"] == ""
+    nobody_right = fp.error_consistency(trials("a", [False] * 3), trials("b", [False] * 3))
+    assert math.isnan(nobody_right["kappa"]) and nobody_right["observed"] == 1.0  # c_exp = 1: 0 / 0
+    assert nobody_right["reason"].startswith("observer_a has accuracy 0")
+
+
+def test_observers_without_a_shared_condition_are_refused_naming_their_conditions() -> None:
+    model = trials("m", [True, False]).assign(distortion="contrast")
+    with pytest.raises(DataError, match="share no condition \\(m: contrast 0; h: all 0\\)"):
+        fp.error_consistency(model, trials("h", [True, False]))
+
+
+def test_curve_intervals_are_wilson_score_intervals() -> None:
+    from freqprobe.probe.curves import curves_table
+
+    table = read_trials(trials("a", [True] * 13 + [False] * 27))
+    row = curves_table(table).iloc[0]
+    n, p, z = 40, 13 / 40, 1.959964
+    assert row["accuracy"] == p and (row["n_trials"], row["n_correct"]) == (40, 13)
+    # a Wilson bound is a true rate q whose z-score test just accepts p: (p - q)^2 = z^2 q (1 - q) / n
+    for q in (row["ci_low"], row["ci_high"]):
+        assert (p - q) ** 2 == pytest.approx(z**2 * q * (1 - q) / n, rel=1e-5)
+    assert row["ci_low"] < p < row["ci_high"]

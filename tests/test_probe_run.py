@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from matplotlib import pyplot as plt
 from PIL import Image
 from torch import nn
 
@@ -96,10 +97,68 @@ def test_curves_have_wilson_intervals_and_follow_the_sweep_order() -> None:
 
 def test_decisions_do_not_depend_on_the_batch_size() -> None:
     data = planted_wave_set()
-    distortions = ["uniform-noise:0.6", "phase-scrambling:150"]
+    distortions = ["uniform-noise:0.9", "phase-scrambling:150"]
     one = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=7, device="cpu")
     two = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=40, device="cpu")
     pd.testing.assert_frame_equal(one.trials, two.trials)
+    assert (one.curves["accuracy"] < 1).all()  # the noise decides some answers, so it must repeat
+
+
+def test_the_seed_decides_the_random_distortions() -> None:
+    data = planted_wave_set()
+    one, two = (fp.probe(CueReader(WAVE), data, distortions="phase-scrambling:150", seed=s, device="cpu")
+                for s in (0, 1))  # fmt: skip
+    assert not one.trials["object_response"].equals(two.trials["object_response"])
+
+
+class Writer(nn.Module):
+    """Scores like ``CueReader(WAVE)``, but in train mode its batch norm learns running
+    statistics and it zeroes its input in place: nothing a probe may let happen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reader, self.norm = CueReader(WAVE), nn.BatchNorm2d(3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = self.reader(x) + 0 * self.norm(x).mean()
+        x.zero_()
+        return scores
+
+
+def test_the_probe_changes_no_model_and_no_model_changes_the_images_of_another() -> None:
+    writer = Writer().train()
+    before = {name: value.clone() for name, value in writer.state_dict().items()}
+    report = fp.probe({"writer": writer, "reader": CueReader(WAVE)}, planted_wave_set(), device="cpu")
+    for name, value in writer.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    assert (report.curves["accuracy"] == 1.0).all()
+
+
+def test_two_images_with_one_image_id_are_refused_before_any_model_runs() -> None:
+    images, labels, classes = planted_wave_set(n=4)
+    images = (images * 255).round().to(torch.uint8)
+    names = ["bird/a_1.png", "cat/a_1.png", "bird/b_1.png", "cat/b_2.png"]  # bird: two ids "1.png"
+    calls = []
+    model = lambda x: calls.append(len(x)) or torch.zeros(len(x), 2)  # noqa: E731
+    with pytest.raises(DataError, match="images bird/a_1.png and bird/b_1.png have one image id '1.png'"):
+        fp.probe(model, (fp.ImageSet(images, names, "test"), labels, classes), device="cpu")
+    assert calls == []
+
+
+def test_curve_ticks_name_each_condition_when_observers_saw_different_conditions() -> None:
+    from freqprobe.figures.probe import plot_curves
+    from freqprobe.probe.curves import curves_table
+
+    human = trials_of("human", ["lowpass:0.2"], "lowpass")
+    model = trials_of("model", ["lowpass:0.1", "lowpass:0.2", "lowpass:0.3"], "lowpass")
+    fig = plot_curves(curves_table(pd.concat([human, model], ignore_index=True)))
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0.2", "0.1", "0.3"]
+    plt.close(fig)
+
+
+def trials_of(subj: str, conditions: list[str], distortion: str) -> pd.DataFrame:
+    return pd.DataFrame([(subj, distortion, c, f"cat/{k}.png", "cat", "cat") for c in conditions for k in range(3)],
+                        columns=["subj", "distortion", "condition", "imagename", "category", "object_response"])
 
 
 def test_a_label_map_averages_probabilities_over_each_class_outputs() -> None:
@@ -150,6 +209,7 @@ def test_the_run_folder_round_trips_and_redraws(cue_conflict, tmp_path) -> None:
     pd.testing.assert_frame_equal(loaded.curves, report.curves)
     pd.testing.assert_frame_equal(loaded.trials, report.trials)
     pd.testing.assert_frame_equal(loaded.shape_bias, report.shape_bias, check_dtype=False)
+    pd.testing.assert_frame_equal(loaded.consistency, report.consistency, check_dtype=False)
     assert json.loads((out / "settings.json").read_text())["observers"] == ["shape", "texture"]
 
 
@@ -176,6 +236,10 @@ def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
     assert capsys.readouterr().err.strip() == "freqprobe probe: error: --model is required"
     assert main(["consistency", str(tmp_path / "none.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "none.csv: no such file" in capsys.readouterr().err
+    two_models = ["probe", "--model", "a:f", "--model", "b.ts", "--weights", "w.pt", "--data", str(tmp_path),
+                  "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(two_models) == 2
+    assert "1 --weights for 2 --model (give '-' for none)" in capsys.readouterr().err
     assert main(["probe", "--list"]) == 0
     assert "uniform-noise" in capsys.readouterr().out
 

@@ -1,8 +1,9 @@
 """Band attribution through Captum: the classifier as a function of one gain per spectral band.
 
 ``BandGainModel`` rebuilds each image from its spectrum with every band scaled by its gain,
-``x + irfft2(rfft2(x) * (G - 1))`` with ``G = sum_b gains_b * mask_b``: linear in the gains,
-and with all gains 1 it is ``x + 0``, so the classifier sees exactly its original input.
+``x + irfft2(rfft2(x) * sum_b (gains_b - 1) * mask_b)``: linear in the gains, frequencies
+outside every band keep gain 1 whatever the gains, and with all gains 1 it is ``x + 0``,
+so the classifier sees exactly its original input.
 Captum then attributes the score to the gains:
 
 - ``ablation`` (``FeatureAblation``): score with all bands minus score without band b;
@@ -36,8 +37,12 @@ class BandGainModel(nn.Module):
         self.register_buffer("half_masks", half_masks)
 
     def band_weighted(self, gains: Tensor, images: Tensor) -> Tensor:
-        """The images with every band scaled by its gain (exactly the images for gains of 1)."""
-        change = torch.einsum("nb,bhw->nhw", gains.to(self.half_masks.dtype), self.half_masks) - 1.0
+        """The images with every band scaled by its gain (exactly the images for gains of 1).
+
+        The change is built from ``gains - 1``, not ``sum_b gains_b * mask_b - 1``: a frequency
+        outside every band (edges starting above 0) must keep its gain of 1, not lose it.
+        """
+        change = torch.einsum("nb,bhw->nhw", gains.to(self.half_masks.dtype) - 1.0, self.half_masks)
         return images + torch.fft.irfft2(torch.fft.rfft2(images) * change[:, None], s=images.shape[-2:])
 
     def forward(self, gains: Tensor, images: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 - Fourier sensitivity: Captum's ``Saliency`` on the classifier written as a function of the
   real and imaginary parts of the image's full ``fft2`` (``x = Re(ifft2(X))``); the map is
-  ``|d score / d Re X| + i |d score / d Im X|`` in magnitude, mean over channels and images.
+  the magnitude ``|d score / d Re X + i d score / d Im X|``, mean over channels and images.
   It equals ``|fft2(d score / d x)| / (H W)``.
 - Fourier heat map (Yin et al., 2019, "A Fourier perspective on model robustness"): the
   error rate when one Fourier basis image ``U`` (a cosine of unit L2 norm per channel,
@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -81,7 +81,7 @@ def basis_images(height: int, width: int, rows: Tensor, cols: Tensor, device: to
 
 @torch.no_grad()
 def fourier_heatmap(
-    model: nn.Module,
+    model: Callable[[Tensor], Tensor],
     images: Tensor,
     true_columns: Tensor,
     labels: Tensor,
@@ -115,5 +115,6 @@ def fourier_heatmap(
     full = torch.empty(2, height, width, dtype=torch.float64)
     full[:, :, : width // 2 + 1] = errors.reshape(2, height, width // 2 + 1)
     full[:, (-rows) % height, (-cols) % width] = errors  # the mirror of the half plane
-    clean = members @ (model(images).argmax(dim=1) != true_columns).double().cpu()
+    predicted = torch.cat([model(images[i : i + max_batch]).argmax(dim=1) for i in range(0, n, max_batch)])
+    clean = members @ (predicted != true_columns).double().cpu()
     return full, clean

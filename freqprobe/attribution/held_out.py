@@ -22,20 +22,31 @@ DEFAULT_TEST_SIZE = 0.2
 DEFAULT_SPLIT_SEED = 0
 
 
+def study_run(result: AblationResult, variant: str, seed: int | None, recipe: str | None) -> dict | None:
+    """The table row of the run ``AblationResult.model`` loads for these arguments, or ``None``.
+
+    As there: ``recipe`` and ``seed`` default to the study's first, the task to the first
+    one trained on ``variant``.
+    """
+    trained = result.table[result.table["train_variant"] == variant]
+    trained = trained[trained["recipe"] == (recipe or str(result.table["recipe"].iloc[0]))]
+    if trained.empty:
+        return None
+    task = trained["task"].iloc[0]
+    seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
+    rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
 def study_test_images(
-    result: AblationResult, variant: str, seed: int | None, real: ImageSet, fake: ImageSet
+    result: AblationResult, run: dict | None, real: ImageSet, fake: ImageSet
 ) -> tuple[tuple[Tensor, Tensor] | None, str]:
-    """``((real indices, fake indices), note)`` of the study's test images, or ``(None, note)``.
+    """``((real indices, fake indices), note)`` of the test images of the study's ``run``
+    (a ``study_run`` row), or ``(None, note)``.
 
     The note says which images are used and why (for the settings and the CLI).
     """
-    trained = result.table[result.table["train_variant"] == variant]
-    if trained.empty or result.store is None:
-        return None, "all images (the study's records are not available)"
-    task = str(trained["task"].iloc[0])
-    seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
-    rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
-    record = result.store.record(str(rows["run"].iloc[0])) if not rows.empty else None
+    record = result.store.record(str(run["run"])) if run is not None and result.store is not None else None
     if record is None:
         return None, "all images (the study's records are not available)"
     spec = record["spec"]

@@ -24,6 +24,27 @@ SMOOTHGRAD_SAMPLES = 8
 OCCLUSION_BASELINE = 0.5
 
 
+def find_gradcam_layer(model: nn.Module, name: str | None, sample: Tensor) -> nn.Module:
+    """The layer Grad-CAM reads: the module called ``name``, or ``last_conv_block``.
+
+    ``sample`` is a batch of what ``model`` takes (after any variant). The model's in-place
+    activations are switched off first (Captum's layer hooks need their outputs intact).
+
+    Raises:
+        FreqprobeError: TorchScript (no hooks), an unknown module name, no feature map.
+    """
+    if isinstance(model, torch.jit.ScriptModule):
+        raise FreqprobeError("gradcam needs the model's layers (an nn.Module), not TorchScript; drop gradcam")
+    disable_inplace(model)
+    if name is None:
+        return last_conv_block(model, sample)
+    modules = dict(model.named_modules())
+    if name not in modules:
+        listed = ", ".join(n for n in modules if n)[:200]
+        raise FreqprobeError(f"gradcam_layer={name!r} is not a module of the model; its modules: {listed}")
+    return modules[name]
+
+
 def last_conv_block(model: nn.Module, sample: Tensor) -> nn.Module:
     """The last leaf module (in forward order) whose output is a 4-D map larger than 1x1.
 

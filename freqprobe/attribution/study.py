@@ -17,13 +17,13 @@ from ..ablation import AblationResult, resolve_model
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
-from ..transforms import transform
+from ..transforms import Transform, transform
 from .band_gains import METHODS, BandGainModel, band_attributions
 from .bands import BandLayout
 from .fourier_maps import fourier_heatmap, fourier_sensitivity, radial_profile
-from .held_out import study_test_images, subsample
+from .held_out import study_run, study_test_images, subsample
 from .importance import importance_table
-from .pixel_maps import PIXEL_METHODS, disable_inplace, last_conv_block, pixel_maps
+from .pixel_maps import PIXEL_METHODS, find_gradcam_layer, pixel_maps
 from .report import CLASS_NAMES, AttributionReport
 from .scores import TARGETS, DecisionScores, Target, count_logits, resolve_target
 
@@ -47,6 +47,7 @@ def attribute(
     classes: tuple[int, int] = (0, 1),
     variant: str = "original",
     seed: int | None = None,
+    recipe: str | None = None,
     weights: str | os.PathLike | None = None,
     n_images: int = 256,
     pixel_images: int = 64,
@@ -80,8 +81,12 @@ def attribute(
             logit) or a logit index (``freqprobe.attribution.scores``).
         classes: the logit indices of the real and the fake class.
         variant: the images pass through this transform before the model (for a study:
-            also which of its models).
+            also which of its models). Band gains, the Fourier maps and the pixel maps act
+            on the image before it; for a representation (``repr:dct8``, ...) the model
+            reads the representation, and ``gradcam`` is refused (its feature maps are not
+            on the image's pixel grid).
         seed: the study's training seed (default its first).
+        recipe: the study's training recipe (its ``recipe`` column; default its first).
         weights: a state dict for a ``module:factory`` model (loaded with ``weights_only``).
         n_images: images per class for band attribution and the Fourier sensitivity.
         pixel_images: images per class for the mean pixel maps.
@@ -103,7 +108,9 @@ def attribute(
     Raises:
         FreqprobeError: unknown methods, bands outside the spectrum or empty at this size,
             a model that does not map (N, 3, H, W) to (N, K) logits, a target or class out
-            of range, sets of different sizes — all before any attribution.
+            of range, sets of different sizes, a variant fitted on a set, ``gradcam``
+            through a representation, ``seed``/``recipe`` without a study or ``weights``
+            with one — all before any attribution.
 
     Example:
         >>> import torch, freqprobe as fp
@@ -129,26 +136,29 @@ def attribute(
     )
     if not heatmap_eps > 0:
         raise FreqprobeError(f"heatmap_eps={heatmap_eps} must be > 0")
+    if len(classes) != 2:
+        raise FreqprobeError(f"classes={tuple(classes)}: give the logit indices of the real and the fake class")
     device = resolve_device(device)
     sets = [source_set if isinstance(source_set, ImageSet) else load_images(source_set) for source_set in (real, fake)]
     _check_sets(sets)
     height, width = sets[0].size
     layout.check_size(height, width)
-    variant_transform = transform(variant, size=(height, width))
-    if variant_transform.needs_fit:
-        raise FreqprobeError(f"variant {variant}: a transform fitted on a set cannot be attributed through")
+    variant_transform = check_variant(variant, (height, width), pixel_methods)
 
     study = AblationResult.load(source) if _is_run_folder(source) else source
-    model = resolve_model(study, weights=weights, variant=variant, seed=seed, device=device)
+    model, run = _load_model(study, str(variant_transform), seed, recipe, weights, device)
     sample = torch.cat([s[:1].float(device) for s in sets])
     n_logits = count_logits(lambda x: model(variant_transform(x)), sample)
     chosen_target = resolve_target(target, tuple(classes), n_logits)
     scores = DecisionScores(model, chosen_target, None if str(variant_transform) == "original" else variant_transform)
-    layer = _gradcam_layer(model, gradcam_layer, sample) if "gradcam" in pixel_methods else None
+    if "gradcam" in pixel_methods:
+        layer = find_gradcam_layer(model, gradcam_layer, variant_transform(sample))
+    else:
+        layer = None
 
     held_out, images_note = (None, "all images (a model, not a study)")
     if isinstance(study, AblationResult):
-        held_out, images_note = study_test_images(study, variant, seed, *sets)
+        held_out, images_note = study_test_images(study, run, *sets)
     generator = torch.Generator().manual_seed(sample_seed)
     positions = held_out or tuple(torch.arange(len(images)) for images in sets)
     sets = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
@@ -159,19 +169,14 @@ def attribute(
     for method in methods:
         with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
             values = band_attributions(
-                gain_model,
-                labelled.batches(),
-                method,
-                shapley_samples=shapley_samples,
-                ig_steps=ig_steps,
+                gain_model, labelled.batches(), method, shapley_samples=shapley_samples, ig_steps=ig_steps,
                 max_batch=batch_size,
-            )
+            )  # fmt: skip
         per_image[method] = values.numpy()
     bands_table = importance_table(
         per_image, labelled.labels.numpy(), layout.table(height, width), bootstrap, sample_seed
     )
     sensitivity = fourier_sensitivity(scores, labelled.batches(with_labels=True), height, width)
-    frequencies, profile = radial_profile(sensitivity)
     maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
     maps.update({f"band_{method}": values for method, values in per_image.items()})
     with seeded(sample_seed, device):  # SmoothGrad's noise too
@@ -180,7 +185,8 @@ def attribute(
         "version": __version__,
         "model": _describe(source),
         "variant": str(variant_transform),
-        "seed": seed,
+        "seed": None if run is None else int(run["seed"]),
+        "recipe": None if run is None else str(run["recipe"]),
         "target": target,
         "classes": list(classes),
         "images": images_note,
@@ -200,23 +206,12 @@ def attribute(
     }
     if heatmap:
         shown = [images[:heatmap_images] for images in sets]
-        x = torch.cat([s.float(device) for s in shown])
-        labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(shown)])
-        error_maps, clean_errors = fourier_heatmap(
-            scores.logits, x, torch.tensor(classes)[labels], labels, heatmap_eps, batch_size, generator
-        )
+        error_maps, clean_errors = _heatmap(scores, shown, classes, heatmap_eps, batch_size, generator, device)
         maps["heatmap"] = error_maps.numpy()
         settings.update(
             heatmap_eps=heatmap_eps, heatmap_images=[len(s) for s in shown], clean_error=clean_errors.tolist()
         )
-    sensitivity_table = pd.DataFrame(
-        [
-            {"class": name, "f": float(f), "sensitivity": float(value)}
-            for name, row in zip(CLASS_NAMES, profile)
-            for f, value in zip(frequencies, row)
-        ]
-    )
-    return AttributionReport(bands_table, sensitivity_table, maps, settings)
+    return AttributionReport(bands_table, _profile_table(sensitivity), maps, settings)
 
 
 def check_options(
@@ -245,6 +240,26 @@ def check_options(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise FreqprobeError(f"{name}={value!r} must be a whole number >= 1")
     return BandLayout.build(bands, sectors), methods, pixel_methods
+
+
+def check_variant(variant: str, size: tuple[int, int], pixel_methods: Sequence[str]) -> Transform:
+    """The parsed variant, after checking it can be attributed through at this image size.
+
+    Raises:
+        FreqprobeError: a bad spec, a transform fitted on a set (``power_equalize``), or
+            ``gradcam`` through a representation (``repr:...``): Grad-CAM reads the model's
+            feature maps, which then lie on the representation's grid, not the image's.
+    """
+    variant_transform = transform(variant, size=size)
+    if variant_transform.needs_fit:
+        raise FreqprobeError(f"variant {variant}: a transform fitted on a set cannot be attributed through")
+    shape = variant_transform.output_shape((3, *size))
+    if "gradcam" in pixel_methods and shape != (3, *size):
+        raise FreqprobeError(
+            f"gradcam: the model reads {variant_transform} ({'x'.join(map(str, shape))}), not the image, so its "
+            "feature maps are not on the image's pixel grid; drop gradcam (ig, smoothgrad, occlusion still work)"
+        )
+    return variant_transform
 
 
 @contextlib.contextmanager
@@ -283,24 +298,40 @@ def _pixel_results(
     """Mean maps per class over ``per_class`` images, and the maps of the first few of each class."""
     if not methods:
         return {}
-    shown = [images[:SHOWN_PER_CLASS] for images in labelled.sets]
+    n_shown = min(SHOWN_PER_CLASS, per_class)
+    shown = [images[:n_shown] for images in labelled.sets]
     results = {
         "shown_images": torch.cat([s.images for s in shown]).cpu().numpy(),
         "shown_labels": np.concatenate([np.full(len(s), k) for k, s in enumerate(shown)]),
     }
+    height, width = labelled.sets[0].size
     for method in methods:
-        height, width = labelled.sets[0].size
-        sums, counts, first = torch.zeros(2, height, width, dtype=torch.float64), torch.zeros(2), []
+        sums, counts = torch.zeros(2, height, width, dtype=torch.float64), torch.zeros(2)
+        first: list[list[Tensor]] = [[], []]  # the maps of the shown images, per class
         for x, targets, labels in labelled.batches(with_labels=True, per_class=per_class):
             maps = pixel_maps(scores, x, targets, method, ig_steps=ig_steps, max_batch=max_batch, layer=layer)
-            label = int(labels[0])
+            label = int(labels[0])  # a batch holds one class
             sums[label] += maps.double().sum(dim=0)
-            if counts[label] == 0:
-                first.append(maps[:SHOWN_PER_CLASS])
+            first[label].append(maps[: max(0, n_shown - int(counts[label]))])
             counts[label] += maps.shape[0]
         results[f"pixel_mean_{method}"] = (sums / counts.clamp_min(1)[:, None, None]).numpy()
-        results[f"pixel_{method}"] = torch.cat(first).numpy()
+        results[f"pixel_{method}"] = torch.cat([*first[0], *first[1]]).numpy()
     return results
+
+
+def _heatmap(
+    scores: DecisionScores,
+    shown: list[ImageSet],
+    classes: Sequence[int],
+    eps: float,
+    max_batch: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[Tensor, Tensor]:
+    """Yin et al.'s heat map of ``scores.model`` (through the variant) on the real and fake ``shown`` images."""
+    x = torch.cat([s.float(device) for s in shown])
+    labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(shown)])
+    return fourier_heatmap(scores.logits, x, torch.tensor(tuple(classes))[labels], labels, eps, max_batch, generator)
 
 
 def _checked_methods(given: Sequence[str], known: tuple[str, ...], name: str) -> list[str]:
@@ -327,15 +358,32 @@ def _is_run_folder(source) -> bool:
     return isinstance(source, (str, os.PathLike)) and (Path(source) / "results.csv").is_file()
 
 
-def _gradcam_layer(model: nn.Module, name: str | None, sample: Tensor) -> nn.Module:
-    disable_inplace(model)
-    if name is None:
-        return last_conv_block(model, sample)
-    modules = dict(model.named_modules())
-    if name not in modules:
-        listed = ", ".join(n for n in modules if n)[:200]
-        raise FreqprobeError(f"gradcam_layer={name!r} is not a module of the model; its modules: {listed}")
-    return modules[name]
+def _load_model(
+    source, variant: str, seed: int | None, recipe: str | None, weights, device: torch.device
+) -> tuple[nn.Module, dict | None]:
+    """The classifier, and for a study the table row of its run (``held_out.study_run``)."""
+    if not isinstance(source, AblationResult):
+        if seed is not None or recipe is not None:
+            raise FreqprobeError("seed= and recipe= pick a study's model; this model is not a study")
+        return resolve_model(source, weights=weights, device=device), None
+    if weights is not None:
+        raise FreqprobeError("weights= goes with a module:factory model; a study loads its own weights")
+    run = study_run(source, variant, seed, recipe)
+    if run is None:  # let the study say what it has
+        return source.model(variant, seed, recipe=recipe, device=device), None
+    return source.model(variant, int(run["seed"]), str(run["task"]), str(run["recipe"]), device), run
+
+
+def _profile_table(sensitivity: Tensor) -> pd.DataFrame:
+    """``sensitivity.csv``: the radial profile of each class's Fourier sensitivity map."""
+    frequencies, profile = radial_profile(sensitivity)
+    return pd.DataFrame(
+        {
+            "class": np.repeat(CLASS_NAMES, len(frequencies)),
+            "f": np.tile(frequencies.numpy(), len(CLASS_NAMES)),
+            "sensitivity": profile.numpy().ravel(),
+        }
+    )
 
 
 def _describe(source) -> str:

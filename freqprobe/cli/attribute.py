@@ -21,7 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--weights", default=None, help="state dict for a module:factory model (loaded weights_only)")
     parser.add_argument("--variant", default="original", help="transform the model sees (and of a study: its model)")
-    parser.add_argument("--seed", type=int, default=None, help="training seed of the study's model (default: first)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the study's training seed (default: its first; no --model: train with it)"
+    )
+    parser.add_argument(
+        "--recipe", default=None, help="the study's training recipe (default: its first; no --model: train with it)"
+    )
     parser.add_argument("--bands", type=int, default=8, help="equal radial rings over [0, 0.707] (default 8)")
     parser.add_argument("--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead")
     parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> None:
     from ..ablation import ablate
     from ..attribution import attribute
     from ..attribution.scores import resolve_target
-    from ..attribution.study import check_options
+    from ..attribution.study import check_options, check_variant
     from ..data import load_images
 
     target = int(args.target) if args.target.isdigit() else args.target
@@ -49,12 +54,15 @@ def run(args: argparse.Namespace) -> None:
     real = load_images(args.real, size=args.size)
     fake = load_images(args.fake, size=args.size)
     layout.check_size(*real.size)
+    check_variant(args.variant, real.size, args.pixel_methods)
     model = args.model
     if model is None:
         resolve_target(target, (0, 1), n_logits=2)  # the FastNet about to be trained is binary
         folder = args.out / "model"
         print(f"no --model: training a FastNet on {args.variant} into {folder} (its held-out images are attributed)")
-        model = ablate(real, fake, [args.variant], seeds=1, null=False, out=folder, device=args.device)
+        recipe = {"recipe": args.recipe} if args.recipe else {}  # ablate's default otherwise
+        seeds = 1 if args.seed is None else [args.seed]
+        model = ablate(real, fake, [args.variant], seeds=seeds, null=False, out=folder, device=args.device, **recipe)
     report = attribute(
         model,
         real,
@@ -67,6 +75,7 @@ def run(args: argparse.Namespace) -> None:
         target=target,
         variant=args.variant,
         seed=args.seed,
+        recipe=args.recipe,
         weights=args.weights,
         n_images=args.n_images,
         device=args.device,

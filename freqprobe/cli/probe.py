@@ -12,7 +12,8 @@ HELP = "an existing classifier under distortions: accuracy curves, shape bias, e
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append",
                         help="module:factory, a TorchScript file or an ablate run folder (repeat)")  # fmt: skip
-    parser.add_argument("--weights", action="append", help="state-dict file of each module:factory model, in order")
+    parser.add_argument("--weights", action="append",
+                        help="state-dict file of each --model, in order; '-' for one that needs none")  # fmt: skip
     parser.add_argument("--name", action="append", help="observer name of each model, in order")
     parser.add_argument("--variant", default="original", help="for ablate run folders: the variant trained on")
     parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class")
@@ -48,13 +49,14 @@ def run(args: argparse.Namespace) -> None:
     from ..ablation.trained import resolve_model
     from ..errors import FreqprobeError
     from ..probe import probe
+    from ..probe.run import observer_name
 
     for option in ("model", "data", "out"):
         if not getattr(args, option):
             raise FreqprobeError(f"--{option} is required")
-    weights = args.weights or [None] * len(args.model)
+    weights = [None if w == "-" else w for w in args.weights] if args.weights else [None] * len(args.model)
     if len(weights) != len(args.model):
-        raise FreqprobeError(f"{len(weights)} --weights for {len(args.model)} --model")
+        raise FreqprobeError(f"{len(weights)} --weights for {len(args.model)} --model (give '-' for none)")
     label_map = args.label_map
     if label_map is not None and Path(label_map).is_file():
         try:
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> None:
         preset=args.preset,
         class_names=args.class_names,
         label_map=label_map,
-        names=args.name or [_name(m) for m in args.model],
+        names=args.name or [observer_name(m) for m in args.model],
         size=args.size,
         batch_size=args.batch_size,
         device=args.device,
@@ -84,8 +86,3 @@ def run(args: argparse.Namespace) -> None:
     for row in overall.itertuples():
         print(f"shape bias of {row.observer} ({row.distortion} {row.condition}): {row.shape_bias:.3f}")
     print(f"wrote {args.out}/curves.csv, trials.csv, shape_bias.csv, consistency.csv, settings.json, probe.png/.pdf")
-
-
-def _name(source: str) -> str:
-    path = Path(source)
-    return path.name if path.is_dir() else path.stem if path.exists() else source.rsplit(":", 1)[-1]

@@ -18,9 +18,10 @@ def _grid(n: int, width: float, height: float, columns: int = 4) -> tuple[Figure
     cols = min(columns, n)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    for ax in axes.flat[n:]:
+    axes = axes.ravel()
+    for ax in axes[n:]:
         ax.set_visible(False)
-    return fig, axes.flat
+    return fig, axes
 
 
 def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
@@ -47,7 +48,8 @@ def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
                 ax.axhline(reference[observer], color=colour, ls="--", lw=0.8)
         if chance is not None:
             ax.axhline(chance, color="grey", ls=":", lw=1)
-        ticks = [_tick_label(distortion, label, level) for label, level in zip(labels, rows["level"])]
+        level_of = dict(zip(rows["condition"], rows["level"]))
+        ticks = [_tick_label(distortion, label, level_of[label]) for label in labels]
         ax.set_xticks(range(len(labels)), ticks, rotation=45 if max(map(len, ticks)) > 4 else 0, fontsize=7)
         ax.set_xlabel(_axis_label(distortion), fontsize=8)
         ax.set_ylim(-0.02, 1.02)
@@ -86,8 +88,8 @@ def plot_shape_bias(table: pd.DataFrame) -> Figure:
         for k, observer in enumerate(dict.fromkeys(rows["observer"])):
             own = rows[rows["observer"] == observer].set_index("class")
             colour = colours[k % len(colours)]
-            ax.scatter(own.loc[classes, "shape_bias"], range(len(classes)), color=colour, s=22, zorder=3,
-                       label=observer)
+            ax.scatter(own["shape_bias"].reindex(classes), range(len(classes)), color=colour, s=22, zorder=3,
+                       label=observer)  # fmt: skip
             ax.axvline(own.loc["all", "shape_bias"], color=colour, lw=1.2)
         ax.set_yticks(range(len(classes)), classes, fontsize=7)
         ax.set_xlim(0, 1)
@@ -96,7 +98,8 @@ def plot_shape_bias(table: pd.DataFrame) -> Figure:
         ax.secondary_xaxis("top", functions=(lambda x: 1 - x, lambda x: 1 - x)).set_xlabel(
             "fraction of texture decisions", fontsize=8
         )
-        ax.set_title(f"{distortion} {condition}" if distortion != "original" else "", fontsize=8)
+        untitled = distortion == "original" or (distortion, condition) == ("all", "all")
+        ax.set_title("" if untitled else f"{distortion} {condition}", fontsize=8)
     axes[0].legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
     return fig

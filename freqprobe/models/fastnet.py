@@ -42,10 +42,10 @@ class FastNet(nn.Module):
         whiten: bool = False,
     ) -> None:
         super().__init__()
-        if whiten:
+        if whiten:  # every component, already zero-mean and unit-variance, goes to the first stage
             self.whitening = PatchWhitening(in_channels, stem, stem)
             channels = self.whitening.out_channels
-            layers: list[nn.Module] = [self.whitening, nn.BatchNorm2d(channels)]
+            layers: list[nn.Module] = [self.whitening]
         else:
             channels = widths[0] // 2
             layers = conv_bn(in_channels, channels, kernel=stem, stride=stem)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import FreqprobeError
@@ -55,14 +56,14 @@ class Classifier(nn.Module):
 
     @torch.no_grad()
     def fit_normalization(self, batches) -> None:
-        """Fit mean and std per channel from float ``(N, 3, H, W)`` batches (float64 sums)."""
+        """Fit mean and std per channel from float ``(N, C, H, W)`` batches."""
         channels = self.mean.shape[1]
         total = torch.zeros(channels, dtype=torch.float64)
         squares = torch.zeros(channels, dtype=torch.float64)
         count = 0
-        for x in batches:
-            total += x.sum(dim=(0, 2, 3), dtype=torch.float64).cpu()
-            squares += x.square().sum(dim=(0, 2, 3), dtype=torch.float64).cpu()
+        for x in batches:  # float32 sums within a batch (pairwise, accurate), float64 across
+            total += x.sum(dim=(0, 2, 3)).double().cpu()
+            squares += x.square().sum(dim=(0, 2, 3)).double().cpu()
             count += x.shape[0] * x.shape[2] * x.shape[3]
         mean = total / count
         std = (squares / count - mean**2).clamp_min(0).sqrt()
@@ -70,7 +71,8 @@ class Classifier(nn.Module):
         self.std.copy_(std.clamp_min(1e-6).view(self.std.shape))  # a constant channel stays finite
 
     def standardize(self, x: Tensor) -> Tensor:
-        return (x - self.mean) / self.std
+        """``(x - mean) / std`` per channel, in one fused pass (batch norm's inference kernel)."""
+        return F.batch_norm(x, self.mean.flatten(), self.std.flatten().square(), training=False, eps=0.0)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(self.standardize(x))

@@ -37,7 +37,7 @@ class ResNet18(nn.Module):
         if whiten:
             self.whitening = PatchWhitening(in_channels, 2, 1)
             in_channels = self.whitening.out_channels
-            stem = [self.whitening, nn.BatchNorm2d(in_channels)]
+            stem = [self.whitening]
         if image_size <= 64:
             stem += [nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
         else:

@@ -42,10 +42,7 @@ class PatchWhitening(nn.Module):
         outer = torch.zeros(self.out_channels, self.out_channels, dtype=torch.float64)
         count = 0
         for x in batches:
-            patches = F.unfold(x.float(), self.kernel, stride=self.stride).transpose(1, 2)  # (N, L, D)
-            pick = torch.randint(patches.shape[1], (x.shape[0], PATCHES_PER_IMAGE), generator=generator)
-            sample = patches.gather(1, pick.to(x.device)[..., None].expand(-1, -1, self.out_channels))
-            sample = sample.reshape(-1, self.out_channels).double().cpu()
+            sample = self._sample_patches(x, generator).double().cpu()
             total += sample.sum(0)
             outer += sample.T @ sample
             count += len(sample)
@@ -57,6 +54,21 @@ class PatchWhitening(nn.Module):
         filters = (eigenvectors / (eigenvalues.clamp_min(0) + floor).sqrt()).T  # (D, D): rows whiten
         self.weight.copy_(filters.reshape(self.weight.shape).to(self.weight.dtype))
         self.bias.copy_(-(filters @ mean).to(self.bias.dtype))  # whitened components have zero mean
+
+    def _sample_patches(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        """``PATCHES_PER_IMAGE`` patches of each image, at random positions of the conv grid,
+        flattened in the order of the conv weight ``(C, k, k)``."""
+        n, c, height, width = x.shape
+        k, s = self.kernel, self.stride
+        shape = (n, PATCHES_PER_IMAGE)
+        top = torch.randint((height - k) // s + 1, shape, generator=generator).to(x.device) * s
+        left = torch.randint((width - k) // s + 1, shape, generator=generator).to(x.device) * s
+        offsets = torch.arange(k, device=x.device)
+        rows = (top[..., None] + offsets)[..., None, :, None]  # (n, P, 1, k, 1)
+        cols = (left[..., None] + offsets)[..., None, None, :]  # (n, P, 1, 1, k)
+        images = torch.arange(n, device=x.device)[:, None, None, None, None]
+        channels = torch.arange(c, device=x.device)[None, None, :, None, None]
+        return x[images, channels, rows, cols].reshape(n * PATCHES_PER_IMAGE, c * k * k).float()
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, stride=self.stride)

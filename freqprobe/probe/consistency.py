@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..errors import DataError
 from .trials import TrialSource, read_trials, with_keys
@@ -26,9 +27,13 @@ COLUMNS = ("observer_a", "observer_b", "distortion", "condition", "observed", "e
            "n_trials", "accuracy_a", "accuracy_b", "reason")  # fmt: skip
 
 
-def kappa_from_counts(n, right_a, right_b, agree) -> dict[str, np.ndarray]:
+def kappa_from_counts(n: ArrayLike, right_a: ArrayLike, right_b: ArrayLike, agree: ArrayLike) -> dict[str, np.ndarray]:
     """``observed, expected, kappa, accuracy_a, accuracy_b, reason`` from trial counts
-    (arrays: trials, right answers of each observer, trials where both were right or wrong)."""
+    (arrays: trials, right answers of each observer, trials where both were right or wrong).
+
+    With one accuracy at 0 or 1, ``c_obs`` equals ``c_exp`` whatever the trials, so the
+    formula gives 0 (or 0/0): NaN instead, with the reason.
+    """
     n, right_a, right_b, agree = (np.asarray(v, dtype=float) for v in (n, right_a, right_b, agree))
     p1, p2, observed = right_a / n, right_b / n, agree / n
     expected = p1 * p2 + (1 - p1) * (1 - p2)
@@ -68,7 +73,9 @@ def matched_pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
             raise DataError(f"observer {name} has image {row['image']} twice in condition {row['condition']!r}")
     shared = a[["distortion", "condition"]].drop_duplicates().merge(b[["distortion", "condition"]].drop_duplicates())
     if shared.empty:
-        raise DataError(f"observers {names[0]} and {names[1]} share no condition")
+        seen = [", ".join(sorted(set(own["distortion"] + " " + own["condition"]))[:3]) for own in (a, b)]
+        raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
+                        f"{names[1]}: {seen[1]})")  # fmt: skip
     a, b = a.merge(shared), b.merge(shared)
     merged = a[[*KEYS, "correct"]].merge(b[[*KEYS, "correct"]], on=KEYS, how="outer", suffixes=("_a", "_b"),
                                           indicator=True)  # fmt: skip

@@ -33,8 +33,9 @@ def curves_table(trials: pd.DataFrame, levels: Mapping[tuple[str, str], float] |
     """One row per ``(observer, distortion, condition)``: accuracy and its 95 % Wilson interval.
 
     ``levels`` maps ``(distortion, condition)`` to the level (default: read from the
-    label). Rows follow the observers' and distortions' first appearance, then the level,
-    from mild to strong (contrast and high-pass levels fall as the distortion grows).
+    label). Rows follow the observers' and distortions' first appearance, then the level:
+    rising, except for the benchmark distortions whose level falls as they grow (contrast,
+    high-pass), so the benchmark's run from mild to strong; levels that are no number last.
     """
     counts = (
         trials.assign(correct=trials["object_response"] == trials["category"])

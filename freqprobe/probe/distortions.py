@@ -14,7 +14,8 @@ were). All but ``colour`` and ``false-colour`` work on the grey image (skimage's
 - ``high-pass`` (sigma, pixels): ``grey - low-pass``, shifted so its mean is 0.4423
   (``inf``: no filtering, only the shift);
 - ``phase-scrambling`` (degrees): a uniform phase shift in ``[-w, w]`` added to every
-  frequency (odd-symmetric, so the image stays real);
+  frequency (odd-symmetric, so the image stays real; the original also leaves the Nyquist
+  row and column alone, and draws unseeded);
 - ``power-equalisation``: ``pow`` gives every image the set's mean amplitude spectrum
   (fitted on the probed set), keeping its phase;
 - ``uniform-noise`` (width ``w``): grey at 30 % contrast plus uniform noise in ``[-w, w]``;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -69,18 +70,20 @@ def load_labelled(source: LabelledSource, size: int | tuple[int, int] | None = N
     return LabelledImages(images, np.array([index[c] for c in categories], dtype=np.int64), class_names)
 
 
-def _from_memory(images, labels: Sequence, class_names: list[str], size) -> LabelledImages:
+def _from_memory(
+    images: Any, labels: Sequence, class_names: list[str], size: int | tuple[int, int] | None
+) -> LabelledImages:
     if isinstance(images, ImageSet):
         cropped = images if size is None else load_images(images.images, size=size)
         image_set = ImageSet(cropped.images, images.names, images.origin)
     else:
         image_set = load_images(images, size=size)
+    if len(set(class_names)) != len(class_names):
+        raise DataError("class names must be unique")
     labels = list(labels.tolist() if isinstance(labels, (np.ndarray, torch.Tensor)) else labels)
     if labels and isinstance(labels[0], str):
         unknown = sorted(set(labels) - set(class_names))
         if unknown:
             raise DataError(f"label {unknown[0]!r} is not a class name ({', '.join(class_names)})")
         labels = [class_names.index(label) for label in labels]
-    if len(set(class_names)) != len(class_names):
-        raise DataError("class names must be unique")
     return LabelledImages(image_set, np.asarray(labels, dtype=np.int64), tuple(class_names))

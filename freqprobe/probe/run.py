@@ -15,13 +15,13 @@ from torch import Tensor, nn
 from .._version import __version__
 from ..data import ImageSet
 from ..device import resolve_device
-from ..errors import FreqprobeError
+from ..errors import DataError, FreqprobeError
 from .decisions import Decider, make_decider
 from .distortions import Condition, check_conditions, parse_conditions
 from .labelled import LabelledSource, load_labelled
 from .report import ProbeReport
 from .trials import COLUMNS as TRIAL_COLUMNS
-from .trials import cue_conflict
+from .trials import cue_conflict, image_id, with_keys
 
 
 class Batches:
@@ -66,7 +66,8 @@ def probe(
         names: observer names (default: dict keys, file stems, or ``model``, ``model-2``, …).
         size: crop images to this size on loading.
         batch_size, device, seed: batching, ``"auto"`` (CUDA if available), and the seed
-            of random distortions (drawn per image, independent of the batch size).
+            of the random benchmark distortions (drawn per image, independent of the batch
+            size); random filter-bank specs carry their own (``phase_noise:90,seed=1``).
 
     Returns:
         A ``ProbeReport`` (curves, trials, shape bias on cue-conflict images, consistency).
@@ -81,9 +82,10 @@ def probe(
                                 "object_response": labelled.categories})  # fmt: skip
     classes = {*labelled.class_names, *decider.class_names}
     cue_conflict(names_table, classes)  # bad file names fail before any work
+    _check_image_ids(names_table)
     models = [_load(source, device) for source in sources]
     batches = Batches(labelled.images, batch_size, device)
-    _check_outputs(models, observers, decider, next(iter(Batches(labelled.images[:2], 2, device)))[1])
+    _check_outputs(models, observers, decider, labelled.images[:2].float(device))
     for condition in conditions:
         condition.fit(batches)
     decisions = _sweep(conditions, batches, dict(zip(observers, models)), decider)
@@ -105,7 +107,7 @@ def _observers(model: Any, names: Sequence[str] | None) -> tuple[list[Any], list
         sources, default = list(model.values()), [str(k) for k in model]
     else:
         sources = list(model) if isinstance(model, (list, tuple)) else [model]
-        default = [_default_name(source, k) for k, source in enumerate(sources)]
+        default = [observer_name(source, k) for k, source in enumerate(sources)]
     names = default if names is None else [str(n) for n in names]
     if len(names) != len(sources):
         raise FreqprobeError(f"{len(names)} names for {len(sources)} models")
@@ -114,11 +116,28 @@ def _observers(model: Any, names: Sequence[str] | None) -> tuple[list[Any], list
     return sources, names
 
 
-def _default_name(source: Any, k: int) -> str:
+def observer_name(source: Any, k: int = 0) -> str:
+    """The default name of the ``k``-th model: a run folder's name, a file's stem, the
+    factory of ``module:factory``; ``model``, ``model-2``, … for objects."""
     if isinstance(source, (str, os.PathLike)):
-        text = str(source)
-        return text.rsplit(":", 1)[-1] if ":" in text and not Path(text).exists() else Path(text).stem
+        path = Path(source)
+        if path.is_dir():
+            return path.name
+        return path.stem if path.exists() or ":" not in str(source) else str(source).rsplit(":", 1)[-1]
     return "model" if k == 0 else f"model-{k + 1}"
+
+
+def _check_image_ids(table: pd.DataFrame) -> None:
+    """Trials are matched across observers by image id; two images with one id would only
+    fail at the end of the sweep, so refuse them now."""
+    keyed = with_keys(table)
+    twice = keyed[keyed.duplicated("image", keep=False)]
+    if not twice.empty:
+        first, second = twice[twice["image"] == twice["image"].iloc[0]]["imagename"].iloc[:2]
+        raise DataError(
+            f"images {first} and {second} have one image id {image_id(first)!r} (trials match images by the "
+            "name after its last '_', model-vs-human's rule); rename one"
+        )
 
 
 def _load(source: Any, device: torch.device) -> nn.Module:
@@ -145,7 +164,8 @@ def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, 
             for index, x in batches:
                 distorted = condition(x, index)
                 for observer, net in models.items():
-                    decided = decider.decide(net(distorted)).cpu()
+                    # a copy per model: one that edits its input in place cannot change what the next sees
+                    decided = decider.decide(net(distorted.clone())).cpu()
                     decisions[observer, condition.distortion, condition.label].append(decided)
     return decisions
 

@@ -78,7 +78,8 @@ def shape_bias(trials: TrialSource) -> dict[str, Any]:
         raise DataError("no cue-conflict images (named <shape><i>-<texture><j>.<ext>) among the trials")
     results = {}
     for observer, own in rows.groupby("observer", sort=False):
-        result = own[own["class"] == "all"].iloc[0].drop(["observer", "distortion", "condition", "class"]).to_dict()
+        overall = own[own["class"] == "all"].iloc[0].drop(["observer", "distortion", "condition", "class"])
+        result = {key: value.item() if isinstance(value, np.generic) else value for key, value in overall.items()}
         classes = own[own["class"] != "all"]
         result["per_class"] = dict(zip(classes["class"], classes["shape_bias"].astype(float)))
         results[str(observer)] = result

@@ -6,10 +6,16 @@ the statistics of the 8x8 DCT coefficients). Every study therefore also fits, pe
 and variant, a multinomial logistic regression on two fixed representations of the
 training images, and scores it on the test images beside the network:
 
-- the log power spectrum of each channel (``rfft2``; power averaged over square groups of
-  bins when the image is larger than 64 px, so there are at most 64 x 33 per channel);
+- the log power spectrum of the luminance (the mean of the channels; ``rfft2``, power
+  averaged over square groups of bins when the image is larger than 32 px, so there are
+  at most 32 x 17 of them);
 - the mean over 8x8 tiles of ``log(|DCT coefficient| + 1/255)`` for each of the 64
-  coefficients and each channel (the JPEG-grid statistics of Frank et al., 2020).
+  coefficients and each channel (the JPEG-grid statistics of Frank et al., 2020; the DC
+  terms carry the colour balance).
+
+One spectrum rather than three, in groups of bins, keeps the fit under a second for a few
+thousand images (736 features at 64 px); measured on 64 px photo crops it was also more
+accurate than the full per-channel spectra (6 528 features), which overfit.
 
 Features are standardised on the training images; the L2 penalty ``LAMBDA`` is fixed (the
 test images choose nothing). The fit is full-batch L-BFGS, deterministic.
@@ -29,23 +35,22 @@ from ..transforms.dct import dct_matrix
 #: L2 penalty on the weights, for the mean cross-entropy over standardised features.
 LAMBDA = 1e-2
 #: At most this many spectrum rows per channel (larger images pool their bins).
-SPECTRUM_SIDE = 64
+SPECTRUM_SIDE = 32
 
 
 def spectral_features(x: Tensor) -> Tensor:
     """``(N, F)`` float32 features of float images ``(N, C, H, W)`` (see the module docstring)."""
     n, c, height, width = x.shape
-    power = torch.fft.rfft2(x.float()).abs().square()
+    power = torch.fft.rfft2(x.float().mean(dim=1, keepdim=True)).abs().square()
     pool = max(1, math.ceil(max(height, width) / SPECTRUM_SIDE))
     if pool > 1:
         power = F.avg_pool2d(power, pool, ceil_mode=True)
     parts = [torch.log(power + 1e-6 * height * width).flatten(1)]
-    rows, cols = height // 8, width // 8
-    if rows and cols:
+    if height >= 8 and width >= 8:
         d = dct_matrix(8, x.device, torch.float32)
-        tiles = x[..., : rows * 8, : cols * 8].float().reshape(n, c, rows, 8, cols, 8)
-        coeffs = torch.einsum("uy,ncaybx,vx->ncuvab", d, tiles, d)
-        parts.append(torch.log(coeffs.abs() + 1 / 255).mean(dim=(-2, -1)).flatten(1))
+        basis = (d[:, None, :, None] * d[None, :, None, :]).reshape(64, 1, 8, 8)  # filter 8u+v: coefficient (u, v)
+        coeffs = F.conv2d(x.float().reshape(n * c, 1, height, width), basis, stride=8)  # one per 8x8 tile
+        parts.append(torch.log(coeffs.abs() + 1 / 255).mean(dim=(-2, -1)).reshape(n, c * 64))
     return torch.cat(parts, dim=1)
 
 

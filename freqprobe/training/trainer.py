@@ -25,23 +25,23 @@ class FilteredImages:
 
     def __init__(self, data: LabelledImages, transform: Transform, device: torch.device) -> None:
         self.data, self.transform, self.device = data, transform, device
-        shape = transform.output_shape((3, *data.image_size))
-        self.resident: Tensor | None = None
-        if len(data) * math.prod(shape) * 4 <= RESIDENT_BYTES:
-            self.resident = torch.empty((len(data), *shape), device=device)
+        channels, height, width = transform.output_shape((3, *data.image_size))
+        self.resident: Tensor | None = None  # (N, H, W, C): a gathered batch is channels-last as it is
+        if len(data) * channels * height * width * 4 <= RESIDENT_BYTES:
+            self.resident = torch.empty((len(data), height, width, channels), device=device)
             start = 0
             for x, index, _ in data.batches(1024, device):
-                self.resident[start : start + len(x)] = transform(x, index)
+                self.resident[start : start + len(x)] = transform(x, index).permute(0, 2, 3, 1)
                 start += len(x)
         self.label = data.label.to(device)
 
     def batch(self, positions: Tensor) -> tuple[Tensor, Tensor]:
+        """Images (channels-last) and labels of the samples at ``positions``."""
+        positions = positions.to(self.device)
         if self.resident is not None:
-            x = self.resident[positions.to(self.device)]
-        else:
-            x, index, _ = self.data.gather(positions, self.device)
-            x = self.transform(x, index)
-        return x.contiguous(memory_format=torch.channels_last), self.label[positions.to(self.device)]
+            return self.resident[positions].permute(0, 3, 1, 2), self.label[positions]
+        x, index, _ = self.data.gather(positions, self.device)
+        return self.transform(x, index).contiguous(memory_format=torch.channels_last), self.label[positions]
 
     def batches(self, batch_size: int) -> Iterator[Tensor]:
         for start in range(0, len(self.data), batch_size):
