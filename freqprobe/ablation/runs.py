@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
+from ..errors import FreqprobeError
 from ..io import atomic_path
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
@@ -129,7 +130,13 @@ class RunStore:
             spec["model"], len(spec["classes"]), tuple(record["input_shape"]), spec["recipe"]["whiten"]
         )
         state = torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError:
+            raise FreqprobeError(
+                f"{self.folder / key}.pt: weights of another architecture (a run of an older development "
+                "version of freqprobe?); delete the file to retrain"
+            ) from None
         return model.to(device).eval()
 
 
