@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +37,13 @@ def write_samples_npz(images_nhwc: np.ndarray, path: str | os.PathLike) -> Path:
     with atomic_path(path) as partial, open(partial, "wb") as handle:
         np.savez(handle, arr_0=images_nhwc)
     return Path(path)
+
+
+def write_arrays_and_settings(folder: str | os.PathLike, maps: Mapping[str, np.ndarray], settings: dict) -> list[Path]:
+    """Write ``maps.npz`` and ``settings.json`` (indented JSON) atomically into ``folder``."""
+    folder = Path(folder)
+    with atomic_path(folder / "maps.npz") as partial, open(partial, "wb") as handle:
+        np.savez(handle, **maps)
+    with atomic_path(folder / "settings.json") as partial:
+        partial.write_text(json.dumps(settings, indent=2) + "\n")
+    return [folder / "maps.npz", folder / "settings.json"]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..io import atomic_path, write_table
+from ..io import write_arrays_and_settings, write_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,11 +73,7 @@ class AttributionReport:
         """Write the tables, ``maps.npz`` and ``settings.json``, then the figures drawn from them."""
         folder = Path(folder)
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
-        with atomic_path(folder / "maps.npz") as partial, open(partial, "wb") as handle:
-            np.savez(handle, **self.maps)
-        with atomic_path(folder / "settings.json") as partial:
-            partial.write_text(json.dumps(self.settings, indent=2) + "\n")
-        paths += [folder / "maps.npz", folder / "settings.json"]
+        paths += write_arrays_and_settings(folder, self.maps, self.settings)
         return paths + redraw(folder)
 
     @classmethod

@@ -51,7 +51,7 @@ def load_model(source, weights: str | os.PathLike | None = None) -> nn.Module:
     elif isinstance(source, (str, os.PathLike)) and Path(source).is_file():
         model = _torchscript(Path(source))
     elif isinstance(source, str) and ":" in source:
-        model = _factory(source)
+        model = build_from_factory(source)
     else:
         raise FreqprobeError(f"model {source!r}: not a file, an nn.Module, a callable or module:factory")
     if weights is not None:
@@ -71,16 +71,18 @@ def _torchscript(path: Path) -> nn.Module:
         raise FreqprobeError(f"{path}: not a TorchScript file ({first}); a state dict goes with module:factory") from None
 
 
-def _factory(name: str) -> nn.Module:
+def build_from_factory(name: str, **arguments) -> nn.Module:
+    """``factory(**arguments)`` for ``name`` = ``"module:factory"``, with one-line errors."""
     module_name, _, factory_name = name.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), factory_name)
     except (ImportError, AttributeError) as err:
         raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
+    call = f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
     try:
-        model = factory()
+        model = factory(**arguments)
     except Exception as err:  # a user's factory can fail in any way
-        raise FreqprobeError(f"model {name!r}: {factory_name}() failed: {err}") from None
+        raise FreqprobeError(f"model {name!r}: {call} failed: {err}") from None
     if not isinstance(model, nn.Module):
         raise FreqprobeError(f"model {name!r}: the factory returned {type(model).__name__}, not an nn.Module")
     return model

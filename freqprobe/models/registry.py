@@ -8,7 +8,6 @@ built-in network with a whitening stem has that fitted next (``Classifier.fit_in
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Iterable
 
@@ -18,6 +17,7 @@ from torch import Tensor, nn
 
 from ..errors import FreqprobeError
 from .fastnet import FastNet
+from .loading import build_from_factory
 from .resnet import ResNet18
 from .whitening import PatchWhitening
 
@@ -89,27 +89,12 @@ def build_classifier(name: str, num_classes: int, shape: Shape, whiten: bool = F
     if name in MODELS:
         net = MODELS[name](num_classes, shape, whiten)
     elif ":" in name:
-        net = _from_factory(name, num_classes)
+        net = build_from_factory(name, num_classes=num_classes)
     else:
         raise FreqprobeError(f"unknown model {name!r}; choose {', '.join(MODELS)} or give module:factory")
     model = Classifier(net, shape[0])
     check_logits(model, num_classes, shape, name)
     return model
-
-
-def _from_factory(name: str, num_classes: int) -> nn.Module:
-    module_name, _, factory_name = name.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), factory_name)
-    except (ImportError, AttributeError) as err:
-        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
-    try:
-        net = factory(num_classes=num_classes)
-    except Exception as err:  # a user's factory can fail in any way
-        raise FreqprobeError(f"model {name!r}: {factory_name}(num_classes={num_classes}) failed: {err}") from None
-    if not isinstance(net, nn.Module):
-        raise FreqprobeError(f"model {name!r}: the factory returned {type(net).__name__}, not an nn.Module")
-    return net
 
 
 @torch.no_grad()

@@ -33,7 +33,7 @@ from .._version import __version__
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
-from ..io import atomic_path, write_table
+from ..io import write_arrays_and_settings, write_table
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
 from .peaks import MAX_PEAKS, MIN_SCORE
@@ -87,11 +87,7 @@ class SpectrumReport:
         """Write every table, ``maps.npz``, ``settings.json``, then the figure drawn from them."""
         folder = Path(folder)
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
-        with atomic_path(folder / "maps.npz") as partial, open(partial, "wb") as handle:
-            np.savez(handle, **self.maps)
-        with atomic_path(folder / "settings.json") as partial:
-            partial.write_text(json.dumps(self.settings, indent=2) + "\n")
-        paths += [folder / "maps.npz", folder / "settings.json"]
+        paths += write_arrays_and_settings(folder, self.maps, self.settings)
         return paths + redraw(folder)
 
     @classmethod
