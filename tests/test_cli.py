@@ -133,7 +133,7 @@ def test_ablate_writes_the_run_folder_of_the_contract(tmp_path: Path, capsys: py
     results = pd.read_csv(out / "results.csv", keep_default_na=False)
     assert {"variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value"} <= set(results)
     assert set(results["variant"]) == {"original", "lowpass:0.2", "null"}
-    assert sorted(results["recipe"].value_counts().items()) == [("plain", 3), ("whitened", 3)]
+    assert sorted(results["recipe"].value_counts().items()) == [("plain,epochs=1", 3), ("whitened,epochs=1", 3)]
     assert results["linear_accuracy"].between(0, 1).all()
     for name in ["summary.csv", "ablation.png", "ablation.pdf"]:
         assert (out / name).exists()

@@ -152,8 +152,9 @@ def test_wavelet_is_pywavelets_one_level_haar() -> None:
 
 def test_a_representation_must_be_last_and_fit_the_size() -> None:
     assert str(fp.transform("highpass:0.1+repr:dct8")) == "highpass:0.1+repr:dct8"
-    with pytest.raises(SpecError, match="must be the last stage"):
-        fp.transform("repr:dct8+highpass:0.1")
+    for kind in ("dct8", "logfft", "logdct", "wavelet"):  # logfft and logdct keep the image's shape
+        with pytest.raises(SpecError, match="must be the last stage"):
+            fp.transform(f"repr:{kind}+highpass:0.1")
     with pytest.raises(SpecError, match="divisible by 8"):
         fp.transform("repr:dct8", size=36)
     with pytest.raises(SpecError, match="unknown representation"):
@@ -166,8 +167,9 @@ def test_a_study_trains_on_representations_and_rejects_them_in_probe_mode() -> N
     assert set(result.table["variant"]) == {"repr:dct8", "repr:wavelet"}
     model = result.model("repr:dct8")
     assert model(torch.zeros(2, 192, 4, 4)).shape == (2, 2)
-    with pytest.raises(FreqprobeError, match="use mode='retrain'"):
-        fp.ablate(real, fake, ["repr:dct8"], mode="probe", progress=False)
+    for kind in ("dct8", "logfft"):
+        with pytest.raises(FreqprobeError, match="use mode='retrain'"):
+            fp.ablate(real, fake, [f"repr:{kind}"], mode="probe", progress=False)
 
 
 def test_built_in_networks_take_any_representation_shape() -> None:
@@ -244,3 +246,22 @@ def test_spectral_features_are_log_power_and_mean_log_dct_of_the_tiles() -> None
     tiles = [scipy.fft.dctn(x[1, 2, i : i + 8, j : j + 8].numpy(), norm="ortho") for i in (0, 8) for j in (0, 8, 16)]
     expected = np.log(np.abs(np.stack(tiles)) + 1 / 255).mean(0).reshape(64)
     np.testing.assert_allclose(features[1, -64:].numpy(), expected, atol=1e-5)
+
+
+def test_the_linear_probe_is_fitted_once_per_task_and_variant(monkeypatch, tmp_path) -> None:
+    """Shared by seeds, recipes and modes; stored, so a resumed study fits nothing again."""
+    from freqprobe.training import Recipe
+
+    fits = []
+    original_fit = LinearProbe.fit
+    monkeypatch.setattr(LinearProbe, "fit", lambda self, *a, **k: fits.append(1) or original_fit(self, *a, **k))
+    real, fake = faint_sinusoid_sets(n=60)
+    quick = {"whitened": Recipe(epochs=1, min_steps=4), "plain": Recipe(epochs=1, min_steps=4, whiten=False)}
+    run = lambda: fp.ablate(real, fake, ["original", "highpass:0.1"], seeds=2, mode=("retrain", "probe"),
+                            recipe=quick, out=tmp_path, progress=False)  # fmt: skip
+    result = run()
+    assert len(fits) == 3  # binary on original, binary on highpass:0.1, null on original
+    assert len(list((tmp_path / "linear").glob("*.json"))) == 3
+    assert result.table.groupby(["task", "variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
+    run()
+    assert len(fits) == 3

@@ -160,9 +160,10 @@ class AblationResult:
         (``binary`` or ``kway``), ``recipe`` to its first. Weights are loaded with
         ``torch.load(weights_only=True)``.
         """
-        trained = self.table[self.table["train_variant"] == variant]
         recipe = recipe or str(self.table["recipe"].iloc[0])
-        trained = trained[trained["recipe"] == recipe]
+        if recipe not in set(self.table["recipe"]):
+            raise FreqprobeError(f"no recipe {recipe!r} in this study; recipes: {', '.join(sorted(set(self.table['recipe'])))}")
+        trained = self.table[(self.table["train_variant"] == variant) & (self.table["recipe"] == recipe)]
         if trained.empty:
             listed = ", ".join(sorted(set(self.table["train_variant"])))
             raise FreqprobeError(f"no model trained on {variant!r} in this study; trained on: {listed}")
@@ -187,9 +188,13 @@ class AblationResult:
         folder = Path(folder)
         if not (folder / "results.csv").exists():
             raise FreqprobeError(f"{folder}: no results.csv (not an ablation run folder)")
+        table = read_table(folder / "results.csv")
+        if not set(RESULT_COLUMNS) <= set(table.columns):
+            missing = ", ".join(c for c in RESULT_COLUMNS if c not in table.columns)
+            raise FreqprobeError(f"{folder}: results.csv of an older freqprobe (no {missing}); run the study again")
         confusion_path = folder / "confusion.csv"
         confusion = read_table(confusion_path) if confusion_path.exists() else pd.DataFrame()
-        return cls(read_table(folder / "results.csv"), confusion, folder, RunStore(folder))
+        return cls(table, confusion, folder, RunStore(folder))
 
     def _repr_html_(self) -> str:  # a notebook shows the summary
         return self.summary._repr_html_()

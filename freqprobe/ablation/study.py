@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from tqdm.auto import tqdm
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import FreqprobeError
-from ..models import build_classifier
+from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
@@ -92,7 +93,7 @@ def ablate(
         raise FreqprobeError("give at least one variant")
     specs = list(parsed)
     shapes = {spec: t.output_shape((3, *size)) for spec, t in parsed.items()}
-    representations = [spec for spec, shape in shapes.items() if shape != (3, *size)]
+    representations = [spec for spec, t in parsed.items() if not t.is_image]
     if "probe" in modes and representations:
         raise FreqprobeError(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
@@ -100,6 +101,8 @@ def ablate(
         )
     device = resolve_device(device)
     recipes = _recipes(recipe)
+    if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
+        recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
     tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null)
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
@@ -154,7 +157,10 @@ def ablate(
         )
     missed = result.missed_by_network
     if len(missed):
-        listed = ", ".join(f"{r.variant} ({r.recipe}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})" for r in missed.itertuples())
+        listed = ", ".join(
+            f"{r.task} {r.variant} ({r.recipe}, {r.mode}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})"
+            for r in missed.itertuples()
+        )
         warnings.warn(
             f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
             stacklevel=2,
@@ -207,13 +213,12 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
 def _recipes(recipe) -> dict[str, Recipe]:
     """Recipes by their labels, from a name, a ``Recipe``, a sequence of them or a dict."""
     if isinstance(recipe, Mapping):
-        return {str(name): get_recipe(r) for name, r in recipe.items()} or _recipes(())
-    given = [recipe] if isinstance(recipe, (str, Recipe)) else list(recipe)
-    recipes = {}
-    for item in given:
-        r = get_recipe(item)
-        name = item if isinstance(item, str) else r.label
-        recipes.setdefault(name, r)
+        recipes = {str(name): get_recipe(r) for name, r in recipe.items()}
+    else:
+        recipes = {}
+        for item in [recipe] if isinstance(recipe, (str, Recipe)) else list(recipe):
+            r = get_recipe(item)
+            recipes.setdefault(item if isinstance(item, str) else r.label, r)
     if not recipes:
         raise FreqprobeError("give at least one recipe")
     return recipes

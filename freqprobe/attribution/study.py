@@ -254,7 +254,7 @@ def check_variant(variant: str, size: tuple[int, int], pixel_methods: Sequence[s
     if variant_transform.needs_fit:
         raise FreqprobeError(f"variant {variant}: a transform fitted on a set cannot be attributed through")
     shape = variant_transform.output_shape((3, *size))
-    if "gradcam" in pixel_methods and shape != (3, *size):
+    if "gradcam" in pixel_methods and not variant_transform.is_image:
         raise FreqprobeError(
             f"gradcam: the model reads {variant_transform} ({'x'.join(map(str, shape))}), not the image, so its "
             "feature maps are not on the image's pixel grid; drop gradcam (ig, smoothgrad, occlusion still work)"

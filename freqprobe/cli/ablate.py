@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_images
     from ..training import get_recipe
 
-    recipes = {name: get_recipe(name) for name in args.recipe}
+    recipes = [get_recipe(name) for name in args.recipe]  # labelled as in Python: whitened,epochs=3
     if args.epochs is not None:
-        recipes = {name: dataclasses.replace(r, epochs=args.epochs) for name, r in recipes.items()}
+        recipes = [dataclasses.replace(r, epochs=args.epochs) for r in recipes]
     real = load_images(args.real, size=args.size)
     fakes = [load_images(path, size=args.size) for path in args.fake]
     result = ablate(

@@ -38,8 +38,11 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     else:
         fig = ax.figure
     width = 0.8 / len(series)
+    first_of_recipe = {recipe: j for j, (_, recipe) in reversed(list(enumerate(series)))}
     for j, (run_mode, recipe) in enumerate(series):
         for i, variant in enumerate(variants):
+            if variant == "null" and first_of_recipe[recipe] != j:
+                continue  # one null control per recipe, whatever the modes
             row = rows[(rows["variant"] == variant) & (rows["recipe"] == recipe)]
             row = row[row["mode"] == run_mode] if variant != "null" else row
             if row.empty:
@@ -60,7 +63,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     ax.axhline(chance, color="black", linestyle="--", linewidth=0.8)
     ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
     ax.set_ylabel("test accuracy")
-    ax.set_ylim(min(chance - 0.1, float(rows["ci_low"].min()) - 0.02), 1.0)
+    ax.set_ylim(min(chance - 0.1, float(rows["ci_low"].min()) - 0.02, float(rows["linear_accuracy"].min()) - 0.02), 1.0)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     handles += [
         plt.Line2D([], [], marker="x", color="#d62728", linestyle="none", markersize=5),

@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-#: Eigenvalues are floored at this fraction of their mean: directions with less variance
-#: than that (quantisation noise, a band a filter removed) are not blown up without bound.
+#: This fraction of the mean eigenvalue is added to every eigenvalue before the square
+#: root: directions with less variance than that (quantisation noise, a band a filter
+#: removed) are not blown up without bound.
 EPS = 1e-3
 #: Patches sampled per image when fitting (the covariance needs thousands, not millions).
 PATCHES_PER_IMAGE = 16

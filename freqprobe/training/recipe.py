@@ -41,9 +41,6 @@ class Recipe:
         steps_per_epoch = math.ceil(n_train / batch_size)
         return batch_size, max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
 
-    def to_dict(self) -> dict[str, float | int | bool]:
-        return dataclasses.asdict(self)
-
     @property
     def label(self) -> str:
         """``whitened`` or ``plain``, then the fields that differ from the defaults."""

@@ -48,6 +48,8 @@ class Transform:
     positional: ClassVar[tuple[str, ...]] = ()
     #: Whether ``fit`` must see the image set before the transform can be applied.
     needs_fit: ClassVar[bool] = False
+    #: Whether the output is an image (else a representation: the last stage of a spec).
+    is_image: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self._validate()
@@ -114,7 +116,7 @@ class Compose(Transform):
 
     def _validate(self) -> None:
         for stage in self.stages[:-1]:
-            if stage.output_shape((3, 64, 64)) != (3, 64, 64):
+            if not stage.is_image:
                 raise SpecError(f"{stage} must be the last stage (its output is not an image)")
 
     def check_size(self, height: int, width: int) -> None:
@@ -141,6 +143,10 @@ class Compose(Transform):
     @property
     def needs_fit(self) -> bool:  # type: ignore[override]
         return any(stage.needs_fit for stage in self.stages)
+
+    @property
+    def is_image(self) -> bool:  # type: ignore[override]
+        return all(stage.is_image for stage in self.stages)
 
     def __str__(self) -> str:
         return "+".join(str(stage) for stage in self.stages)

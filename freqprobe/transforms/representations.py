@@ -43,6 +43,7 @@ class Representation(Transform):
     name = "repr"
     summary = "frequency representation as classifier input: dct8, logfft, logdct or wavelet (last stage)"
     positional = ("kind",)
+    is_image = False
     kind: str = dataclasses.field(kw_only=True)
 
     def _validate(self) -> None:
@@ -77,7 +78,6 @@ class Representation(Transform):
         else:
             power = (dct_matrix(height, x.device, x.dtype) @ x @ dct_matrix(width, x.device, x.dtype).T).square()
         return torch.log(power + eps)
-
 
 
 def image_stages(spec: Transform) -> Transform:
