@@ -265,3 +265,14 @@ def test_the_linear_probe_is_fitted_once_per_task_and_variant(monkeypatch, tmp_p
     assert result.table.groupby(["task", "variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
     run()
     assert len(fits) == 3
+
+
+def test_whitening_and_standardisation_see_training_images_only(monkeypatch) -> None:
+    seen = []
+    original_fit = PatchWhitening.fit
+    monkeypatch.setattr(
+        PatchWhitening, "fit", lambda self, batches, seed=0: original_fit(self, (seen.append(len(x)) or x for x in batches), seed)
+    )
+    real, fake = faint_sinusoid_sets(n=60)
+    result = fp.ablate(real, fake, ["original"], seeds=1, progress=False, null=False)
+    assert sum(seen) == int(result.table["n_train"].iloc[0]) == 96  # 80 % of 60 + 60

@@ -28,7 +28,8 @@ Shape = tuple[int, int, int]
 def stem_size(shape: Shape) -> int:
     """FastNet's stem: 4x4 patches of images; a representation that already packs
     ``b x b`` pixels into channels (``repr:dct8``: 8x8 into 64) gets ``b`` times smaller ones."""
-    return max(1, round(4 / math.sqrt(max(shape[0], 3) / 3)))
+    packed = math.isqrt(max(shape[0] // 3, 1))  # pixels per side in one position: 1, 2 (wavelet), 8 (dct8)
+    return max(1, 4 // packed)
 
 
 MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {

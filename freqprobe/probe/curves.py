@@ -17,16 +17,13 @@ COLUMNS = ("model", "distortion", "condition", "level", "accuracy", "ci_low", "c
 def condition_level(distortion: str, condition: str) -> float:
     """The numeric level of a condition label: the benchmark's spelling, a number or a
     filter-bank spec (its first argument); NaN when it is none of these."""
-    try:
-        if distortion in DISTORTIONS:
-            return DISTORTIONS[distortion].parse(condition)
-        return float(condition)
-    except (FreqprobeError, ValueError):
-        pass
-    try:
-        return filter_bank_condition(condition).level
-    except FreqprobeError:
-        return math.nan
+    first = DISTORTIONS[distortion].parse if distortion in DISTORTIONS else float
+    for parse in (first, lambda label: filter_bank_condition(label).level):
+        try:
+            return parse(condition)
+        except (FreqprobeError, ValueError):
+            continue
+    return math.nan
 
 
 def curves_table(trials: pd.DataFrame, levels: Mapping[tuple[str, str], float] | None = None) -> pd.DataFrame:
