@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from matplotlib import pyplot as plt
 
 import freqprobe as fp
 from freqprobe.figures import save_figure
@@ -43,7 +42,6 @@ def main() -> None:
     for fig, stem in ((bars, "ablation"), (sweep, "cutoff")):
         for path in save_figure(fig, args.figures / stem):
             print(f"wrote {path}")
-        plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import FreqprobeError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; rename it onto ``path`` if the block succeeds."""
     final = Path(path)
+    if final.parent.exists() and not final.parent.is_dir():
+        raise FreqprobeError(f"{final.parent}: exists and is not a folder")
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_name(f".{final.name}.partial")
     try:

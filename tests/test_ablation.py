@@ -154,6 +154,8 @@ def test_saved_weights_load_safely_into_the_trained_classifier(tmp_path: Path) -
         ({"model": "synthetic:wrong_net"}, "must map (N, 3, H, W) to (N, 2) logits"),
         ({"model": "nosuchmodule:net"}, "cannot import"),
         ({"fakes": []}, "at least one generated set"),
+        ({"seeds": 2.5}, "seeds must be a positive count"),
+        ({"seeds": 0}, "seeds must be a positive count"),
     ],
 )
 def test_bad_input_fails_before_any_training(kwargs: dict, fragment: str, monkeypatch) -> None:
@@ -209,10 +211,26 @@ def test_fitted_transforms_learn_from_training_images_only(monkeypatch) -> None:
     [(real_train, _), (fake_train, _)] = fp.train_test_split(real, fake, test_size=0.2, seed=0)
     train = torch.cat([real.float("cpu")[real_train], fake.float("cpu")[fake_train]]).double()
     expected = torch.fft.rfft2(train).abs().mean(dim=0)
-    # for the network and for the linear probe: once for training (retrain), once for scoring the probe
-    assert len(fitted) == 4
+    # once for training (retrain; the network and the linear probe share the filtered training
+    # images), and for the probe mode once for scoring the network, once for the linear probe
+    assert len(fitted) == 3
     for transform in fitted:
         torch.testing.assert_close(transform._mean_amplitude, expected)
+
+
+def test_the_network_and_the_linear_probe_share_one_filtering_of_the_training_images(monkeypatch) -> None:
+    built: list[str] = []
+    original = runs.FilteredImages
+
+    def counting(data, transform, device):
+        built.append(str(transform))
+        return original(data, transform, device)
+
+    monkeypatch.setattr(runs, "FilteredImages", counting)
+    real, fake = sets(fy=0.3, fx=0.4, n=40)
+    result = fp.ablate(real, fake, ["lowpass:0.2", "highpass:0.2"], seeds=1, recipe=FAST, progress=False, null=False)
+    assert built == ["lowpass:0.2", "highpass:0.2"]
+    assert result.table["linear_accuracy"].notna().all()
 
 
 def test_a_stored_model_is_scored_on_new_variants_without_retraining(tmp_path: Path, monkeypatch) -> None:
@@ -240,3 +258,32 @@ def test_a_user_model_that_fails_or_misfits_any_task_stops_before_training(monke
         fp.ablate(real, [high, low], model="synthetic:three_logits", recipe=FAST, progress=False)
     with pytest.raises(FreqprobeError, match="failed: no such network"):
         fp.ablate(real, high, model="synthetic:broken_factory", recipe=FAST, progress=False)
+
+
+def test_a_variant_that_blanks_the_images_warns() -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=32)
+    with pytest.warns(UserWarning, match=r"lowpass:0.1\+highpass:0.3 leaves the training images blank"):
+        fp.ablate(real, fake, ["lowpass:0.1+highpass:0.3"], seeds=1, recipe=FAST, progress=False, null=False)
+
+
+def test_the_default_model_is_never_the_null_controls(high_frequency_study) -> None:
+    with pytest.raises(FreqprobeError, match="no model trained on 'original'"):
+        high_frequency_study.model("original")  # only the null control trained on the originals here
+    assert high_frequency_study.model("original", task="null") is not None
+
+
+def test_missed_by_network_needs_a_linear_probe_that_beats_chance() -> None:
+    row = {"task": "binary", "variant": "v", "mode": "retrain", "recipe": "whitened", "seed": 0, "n_test": 120,
+           "accuracy": 0.3, "chance": 0.5, "auc": 0.5, "p_value": 1.0, "linear_accuracy": 0.56,
+           "linear_ci_low": 0.47, "linear_ci_high": 0.65, "linear_auc": 0.5}  # fmt: skip
+    assert fp.AblationResult(pd.DataFrame([row]), pd.DataFrame()).missed_by_network.empty
+    row |= {"linear_accuracy": 0.75, "linear_ci_low": 0.66, "linear_ci_high": 0.82}
+    assert len(fp.AblationResult(pd.DataFrame([row]), pd.DataFrame()).missed_by_network) == 1
+
+
+def test_a_resumed_study_logs_stored_runs_as_stored(tmp_path: Path, capsys) -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=32)
+    for _ in range(2):
+        fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, out=tmp_path, null=False)
+    first, second = [line for line in capsys.readouterr().out.splitlines() if line.startswith("binary")]
+    assert " s train)" in first and second.endswith("(stored run)")

@@ -150,3 +150,47 @@ def test_ablate_with_a_bad_variant_exits_2_before_training(tmp_path: Path, capsy
     err = capsys.readouterr().err.strip()
     assert err.startswith("freqprobe ablate: error: lowpass:2") and "\n" not in err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["ablate", "--real", "a", "--fake", "b", "--mode", "sideways", "--out", "o"], "argument --mode: invalid choice"),
+        (["ablate", "--real", "a", "--fake", "b", "--size", "16y", "--out", "o"], "size must be S or HxW"),
+        (["bogus"], "invalid choice: 'bogus'"),
+    ],
+)
+def test_usage_errors_are_one_line_too(argv: list[str], reason: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and reason in err and "\n" not in err and err.endswith("--help)")
+
+
+def test_an_out_that_is_a_file_and_a_bad_recipe_exit_2_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np.savez(tmp_path / "a.npz", arr_0=np.zeros((20, 16, 16, 3), dtype=np.uint8))
+    a = str(tmp_path / "a.npz")
+    assert main(["ablate", "--real", a, "--fake", a, "--out", a]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert main(["ablate", "--real", a, "--fake", a, "--epochs", "0", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "invalid recipe" in err and "\n" not in err and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(("flag", "paired"), [("auto", "auto"), ("yes", True), ("no", False)])
+def test_ablate_paired_flag_reaches_the_split(flag: str, paired, tmp_path: Path, monkeypatch) -> None:
+    import freqprobe.ablation
+
+    seen = {}
+
+    def fake_ablate(*args, **kwargs):
+        seen.update(kwargs)
+        raise fp.errors.FreqprobeError("stop")
+
+    monkeypatch.setattr(freqprobe.ablation, "ablate", fake_ablate)
+    np.savez(tmp_path / "a.npz", arr_0=np.zeros((20, 16, 16, 3), dtype=np.uint8))
+    a = str(tmp_path / "a.npz")
+    assert main(["ablate", "--real", a, "--fake", a, "--paired", flag, "--out", str(tmp_path / "x")]) == 2
+    assert seen["paired"] == paired

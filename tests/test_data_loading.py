@@ -434,6 +434,8 @@ def test_image_smaller_than_size_is_an_error_naming_the_file(tmp_path, rng, crop
         ({"size": "8"}, "size must be a positive int"),
         ({"on_error": "ignore"}, "on_error must be one of"),
         ({"workers": 0}, "workers must be a positive int"),
+        ({"seed": "a"}, "seed must be an int"),
+        ({"cache": 123}, "cache must be a folder path"),
     ],
 )
 def test_bad_arguments_are_refused(rng, kwargs, match) -> None:
@@ -599,3 +601,28 @@ def test_failed_load_leaves_no_cache_files(tmp_path, rng, monkeypatch) -> None:
     monkeypatch.setattr(decode, "decode_image", fail_on_the_third)
     assert "simulated failure" in load_error(tmp_path / "src", cache=tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_float_round_off_is_clipped_but_nan_and_real_overshoot_are_refused() -> None:
+    images = np.full((2, 8, 8, 3), 1.0000001, dtype=np.float32)
+    images[1] = -1e-7
+    loaded = load_images(images).images
+    assert loaded[0].min() == 255 and loaded[1].max() == 0
+    images[1, 0, 0, 0] = np.nan
+    assert re.search(r"float image 1 contains NaN", load_error(images))
+    assert re.search(r"float image 0 has values in \[1.1", load_error(np.full((1, 8, 8, 3), 1.1, np.float32)))
+
+
+def test_a_3d_array_led_by_3_channels_warns_that_it_may_be_one_chw_image() -> None:
+    with pytest.warns(UserWarning, match=r"read as 3 grayscale H×W images; for one C×H×W image add a batch axis"):
+        assert len(load_images(np.zeros((3, 16, 16), np.uint8))) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_images(np.zeros((5, 16, 16), np.uint8))) == 5  # a stack of grayscale images
+
+
+def test_a_folder_named_like_an_array_file_is_read_as_a_folder(tmp_path, rng) -> None:
+    folder = tmp_path / "samples.npz"
+    folder.mkdir()
+    Image.fromarray(noise(rng, 1, 8, 8, 3)[0]).save(folder / "a.png")
+    assert len(load_images(folder)) == 1

@@ -127,6 +127,19 @@ def test_auto_pairs_file_names_and_false_never_does() -> None:
     assert unpaired[0] != unpaired[1]
 
 
+def test_an_index_named_set_beside_paired_folders_keeps_the_folders_paired() -> None:
+    names = [f"img{i}.png" for i in range(100)]
+    real, fake, samples = image_set(names), image_set(names), indexed(100)
+    split = train_test_split(real, fake, samples, seed=3)
+    assert as_lists(split)[0] == as_lists(split)[1]  # the folders stay paired
+    assert as_lists(split)[2] == as_lists(train_test_split(real, fake, samples, seed=3, paired=False))[2]
+
+
+def test_non_image_sets_are_refused_in_one_line() -> None:
+    with pytest.raises(DataError, match="train_test_split takes ImageSets .* set 1 is a list"):
+        train_test_split(indexed(20), [1, 2, 3])
+
+
 def test_auto_does_not_pair_sets_that_share_few_names() -> None:
     real = image_set([f"real{i}.png" for i in range(90)] + [f"{i}.png" for i in range(10)])
     fake = image_set([f"fake{i}.png" for i in range(90)] + [f"{i}.png" for i in range(10)])

@@ -60,3 +60,20 @@ def test_a_boolean_mask_picks_the_images_where_it_is_true(mask) -> None:
 def test_a_boolean_mask_of_the_wrong_shape_is_an_error(mask) -> None:
     with pytest.raises(DataError, match=r"a boolean mask must have shape \(5,\), got"):
         make_set()[mask]
+
+
+def test_any_integer_key_slice_or_index_array_works_and_other_keys_are_refused() -> None:
+    s = make_set(6)
+    assert torch.equal(s[torch.tensor(3)], s.images[3]) and torch.equal(s[np.int64(-1)], s.images[5])
+    assert s[::-2].names == ["img5.png", "img3.png", "img1.png"]
+    assert len(s[[]]) == 0 and len(s[np.array([], dtype=np.int64)]) == 0
+    assert s[np.array([True, False] * 3)].names == ["img0.png", "img2.png", "img4.png"]
+    for key in (1.5, "img0.png", ["a"], torch.tensor([0.5])):
+        with pytest.raises(DataError, match="index an ImageSet with ints"):
+            s[key]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5])
+def test_batches_refuse_a_batch_size_below_one(batch_size) -> None:
+    with pytest.raises(DataError, match="batch_size must be a positive int"):
+        next(make_set().batches(batch_size, device="cpu"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,15 @@ def test_bad_input_exits_2_with_one_line(
 
 def test_sets_are_named_after_their_files_and_made_unique() -> None:
     assert set_names(["b/samples.npz", "c/samples.npz", "d/gan"]) == ["real", "samples", "samples-2", "gan"]
+
+
+def test_peak_options_and_an_hxw_size_reach_fp_spectrum(tmp_path: Path) -> None:
+    real, generated = fp.demo_sets(n=16, size=40)
+    real_path, fake_path = write_npz(real, tmp_path / "real.npz"), write_npz(generated, tmp_path / "gen.npz")
+    out = tmp_path / "run"
+    argv = ["spectrum", "--real", real_path, "--fake", fake_path, "--out", str(out), "--max-peaks", "1",
+            "--min-score", "3", "--size", "32x40", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert (settings["height"], settings["width"], settings["max_peaks"], settings["min_score"]) == (32, 40, 1, 3.0)
+    assert pd.read_csv(out / "peaks.csv").groupby("set").size().max() == 1

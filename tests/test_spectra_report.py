@@ -141,6 +141,10 @@ def test_too_few_images_is_a_one_line_error() -> None:
         ({"denoiser": "bm3d"}, "unknown denoiser 'bm3d'"),
         ({"window": "kaiser"}, "unknown window 'kaiser'"),
         ({"names": ["a", "a"]}, "names must be 2 distinct names"),
+        ({"max_peaks": 0}, "max_peaks=0 must be an int >= 1"),
+        ({"max_peaks": 2.5}, "max_peaks=2.5 must be an int >= 1"),
+        ({"min_score": float("nan")}, "min_score=nan must be a finite number >= 0"),
+        ({"min_score": -5}, "min_score=-5 must be a finite number >= 0"),
     ],
 )
 def test_bad_options_are_one_line_errors(kwargs: dict, message: str) -> None:
@@ -148,6 +152,23 @@ def test_bad_options_are_one_line_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(FreqprobeError, match=message) as error:
         fp.spectrum(images, images, **kwargs)
     assert "\n" not in str(error.value)
+
+
+def test_repr_is_a_summary_and_the_table_head_not_every_attribute(report: fp.SpectrumReport) -> None:
+    text = repr(report)
+    assert text.startswith("SpectrumReport: real (") and "peaks" in text and len(text.splitlines()) <= 13
+    assert "<table" in report._repr_html_()
+
+
+def test_one_set_alone_draws_no_comparison_panel(demo: tuple[fp.ImageSet, fp.ImageSet]) -> None:
+    titles = [ax.get_title() for ax in fp.spectrum(demo[0], device="cpu").plot().axes]
+    assert not any("spectral density error" in title for title in titles)
+
+
+def test_saving_into_a_path_that_is_a_file_is_a_one_line_error(report: fp.SpectrumReport, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(FreqprobeError, match="taken: exists and is not a folder"):
+        report.save(tmp_path / "taken")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

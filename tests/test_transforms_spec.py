@@ -30,7 +30,26 @@ def test_canonical_spec_round_trips(spec: str) -> None:
 
 def test_spec_is_normalised_to_canonical_form() -> None:
     t = fp.transform(" lowpass : 0.150 , window=ideal + bandpass:0.1,0.2,angle=-10,370 ")
-    assert str(t) == "lowpass:0.15+bandpass:0.1,0.2,angle=-10,370"
+    assert str(t) == "lowpass:0.15+bandpass:0.1,0.2,angle=170,10"
+
+
+def test_sector_angles_are_canonical_mod_180_and_a_half_turn_is_every_direction() -> None:
+    assert fp.transform("lowpass:0.3,angle=-45,45") == fp.transform("lowpass:0.3,angle=135,45")
+    for spec in ("lowpass:0.3,angle=0,180", "lowpass:0.3,angle=0,360", "lowpass:0.3,angle=10,190"):
+        assert str(fp.transform(spec)) == "lowpass:0.3"
+    with pytest.raises(SpecError, match="empty sector"):
+        fp.transform("lowpass:0.3,angle=10,10")
+
+
+@pytest.mark.parametrize("spec", ["lowpass:0.1", "phase_only", "jpeg:75", "edges:canny", "repr:dct8", "dct:keep=LOW"])
+def test_an_empty_batch_gives_an_empty_output_of_the_output_shape(spec: str) -> None:
+    t = fp.transform(spec)
+    assert tuple(t(torch.rand(0, 3, 32, 32)).shape) == (0, *t.output_shape((3, 32, 32)))
+
+
+def test_index_may_be_a_list_or_numpy_array() -> None:
+    t, x = fp.transform("noise:0.1,seed=2"), torch.rand(3, 3, 8, 8)
+    torch.testing.assert_close(t(x, [4, 5, 6]), t(x, torch.arange(4, 7)))
 
 
 def test_equal_specs_are_equal_and_hashable() -> None:
@@ -53,7 +72,6 @@ def test_equal_specs_are_equal_and_hashable() -> None:
         ("lowpass:0.1,window=butterworth,order=0", "order=0 must be >= 1"),
         ("bandpass:0.3,0.2", "needs F1 < F2"),
         ("lowpass:0.1,angle=10", "angle takes two values"),
-        ("lowpass:0.1,angle=10,190", "empty sector"),
         ("lowpass:0.1,colour=1", "unknown argument 'colour'"),
         ("lowpass:0.1,window=gaussian,window=ideal", "given twice"),
         ("lowpass:0.1,0.2", "too many arguments"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..device import resolve_device
+from ..display import TableDisplay
 from ..errors import FreqprobeError
 from ..io import write_table
 from ..models import Classifier
@@ -34,8 +35,8 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclasses.dataclass
-class AblationResult:
+@dataclasses.dataclass(repr=False)
+class AblationResult(TableDisplay):
     """One row per (task, variant, seed, mode, recipe) in ``table``; K-way confusions in ``confusion``.
 
     ``summary`` aggregates the seeds: mean, std, min and max accuracy, the Wilson interval
@@ -97,10 +98,11 @@ class AblationResult:
 
     @property
     def missed_by_network(self) -> pd.DataFrame:
-        """Summary rows where the linear probe beats the network beyond both intervals: the
-        network misses a difference that is there (the null control never counts)."""
+        """Summary rows where the linear probe beats chance and the network beyond both
+        intervals: the network misses a difference that is there (the null control never counts)."""
         summary = self.summary
-        missed = (summary["linear_ci_low"] > summary["ci_high"]) & (summary["task"] != "null")
+        found = summary["linear_ci_low"] > summary["chance"]  # the linear probe itself beats chance
+        missed = found & (summary["linear_ci_low"] > summary["ci_high"]) & (summary["task"] != "null")
         return summary[missed]
 
     @property
@@ -157,13 +159,17 @@ class AblationResult:
         """The classifier trained on ``variant`` (eval mode), for attribution or probing.
 
         ``seed`` defaults to the first seed of the study, ``task`` to its main task
-        (``binary`` or ``kway``), ``recipe`` to its first. Weights are loaded with
+        (``binary`` or ``kway``; the null control's model only with ``task="null"``), ``recipe``
+        to its first. The model expects images already through ``variant`` (as it was
+        trained), in ``[0, 1]``; its outputs are in the order of the task's classes. Weights are loaded with
         ``torch.load(weights_only=True)``.
         """
         recipe = recipe or str(self.table["recipe"].iloc[0])
         if recipe not in set(self.table["recipe"]):
             raise FreqprobeError(f"no recipe {recipe!r} in this study; recipes: {', '.join(sorted(set(self.table['recipe'])))}")
         trained = self.table[(self.table["train_variant"] == variant) & (self.table["recipe"] == recipe)]
+        if task is None:  # the null control's real-vs-real model is asked for by name only
+            trained = trained[trained["task"] != "null"]
         if trained.empty:
             listed = ", ".join(sorted(set(self.table["train_variant"])))
             raise FreqprobeError(f"no model trained on {variant!r} in this study; trained on: {listed}")
@@ -196,5 +202,13 @@ class AblationResult:
         confusion = read_table(confusion_path) if confusion_path.exists() else pd.DataFrame()
         return cls(table, confusion, folder, RunStore(folder))
 
-    def _repr_html_(self) -> str:  # a notebook shows the summary
-        return self.summary._repr_html_()
+    shown_table = "summary"
+
+    def describe(self) -> str:
+        table = self.table
+        where = f"; {self.folder}" if self.folder is not None else ""
+        return (
+            f"{len(table)} scores of {table['run'].nunique()} runs: tasks {', '.join(table['task'].unique())}; "
+            f"variants {', '.join(table['variant'].unique())}; seeds {', '.join(map(str, table['seed'].unique()))}"
+            f"{where}"
+        )

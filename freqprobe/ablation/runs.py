@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,14 @@ from ..errors import FreqprobeError
 from ..io import atomic_path
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
-from ..training import LinearProbe, Recipe, predict_proba, train_classifier
-from ..transforms import transform
+from ..training import FilteredImages, LinearProbe, Recipe, predict_proba, train_classifier
+from ..transforms import Transform, transform
 from ..transforms.representations import image_stages
 from .tasks import Task
+
+
+#: A variant whose outputs stay below this everywhere leaves nothing to classify.
+BLANK = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,22 +150,23 @@ def execute(
     task: Task,
     test_variants: list[str],
     store: RunStore,
-    device: torch.device,
+    views: TrainingViews,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Train (unless finished before) and score on every test variant not scored yet."""
+    device = views.device
     key = spec.key
     record = store.record(key)
     if record is not None and all(v in record["scores"] for v in test_variants):
         return record
     if record is None:
         start = time.perf_counter()
-        train_transform = transform(spec.variant).fit(TrainingBatches(task, device))
+        images = views.get(task, transform(spec.variant))
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's RNG untouched
             torch.manual_seed(spec.seed)
-            shape = train_transform.output_shape((3, *task.train.image_size))
+            shape = images.transform.output_shape((3, *task.train.image_size))
             model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
-            train_classifier(model, task.train, train_transform, spec.recipe, spec.seed, device, progress)
+            train_classifier(model, images, spec.recipe, spec.seed, device, progress)
         record = {
             "spec": dataclasses.asdict(spec),
             "key": key,
@@ -169,7 +175,7 @@ def execute(
             "train_seconds": round(time.perf_counter() - start, 2),
             "scores": {},
         }
-        fitted = {spec.variant: train_transform}
+        fitted = {spec.variant: images.transform}
     else:
         model = store.model(key, device)
         fitted = {}
@@ -183,7 +189,7 @@ def execute(
     return record
 
 
-def execute_linear(spec: RunSpec, task: Task, test_variants: list[str], store: RunStore, device: torch.device):
+def execute_linear(spec: RunSpec, task: Task, test_variants: list[str], store: RunStore, views: TrainingViews):
     """The linear probe beside a run: fitted on the training images of ``spec.variant``
     (before any representation stage), scored on each test variant; shared by all seeds."""
     key = spec.linear_key
@@ -191,17 +197,39 @@ def execute_linear(spec: RunSpec, task: Task, test_variants: list[str], store: R
     missing = [v for v in test_variants if v not in record["scores"]]
     if not missing:
         return record
-    fitted = image_stages(transform(spec.variant)).fit(TrainingBatches(task, device))
-    probe = LinearProbe().fit(
-        ((fitted(x, index), label) for x, index, label in task.train.batches(1024, device)), len(spec.classes)
-    )
+    images = views.get(task, image_stages(transform(spec.variant)))
+    probe = LinearProbe().fit(images.batches(1024), len(spec.classes))
+    fitted = images.transform
     for variant in missing:
         t = image_stages(transform(variant))
-        t = fitted if str(t) == str(fitted) else t.fit(TrainingBatches(task, device))
-        probabilities = torch.cat([probe.predict_proba(t(x, index)) for x, index, _ in task.test.batches(1024, device)])
+        t = fitted if str(t) == str(fitted) else t.fit(TrainingBatches(task, views.device))
+        batches = task.test.batches(1024, views.device)
+        probabilities = torch.cat([probe.predict_proba(t(x, index)) for x, index, _ in batches])
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     store.put(key, record)
     return record
+
+
+class TrainingViews:
+    """A task's training images through one variant (its transform fitted on them), kept
+    until another is asked for: the network and the linear probe of a run filter them once."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._key: tuple[str, str] | None = None
+        self._images: FilteredImages | None = None
+
+    def get(self, task: Task, variant: Transform) -> FilteredImages:
+        """The training images of ``task`` through ``variant`` (fitted here unless cached)."""
+        key = (task.name, str(variant))
+        if key != self._key or self._images is None:
+            self._key, self._images = None, None  # free the last view before filtering the next
+            fitted = variant.fit(TrainingBatches(task, self.device))
+            self._key, self._images = key, FilteredImages(task.train, fitted, self.device)
+            resident = self._images.resident
+            if resident is not None and len(resident) and float(resident.abs().amax()) < BLANK:
+                warnings.warn(f"{variant} leaves the training images blank (|x| < {BLANK:g} everywhere)", stacklevel=2)
+        return self._images
 
 
 class TrainingBatches:

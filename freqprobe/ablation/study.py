@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -19,7 +20,7 @@ from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
-from .runs import RunSpec, RunStore, execute, execute_linear
+from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
 from .tasks import Task, build_tasks, samples_digest
 
 MODES = ("retrain", "probe")
@@ -66,7 +67,7 @@ def ablate(
             (``freqprobe.train_test_split``).
         pairwise: with several fakes, also one binary task per pair of sets.
         null: add the null control (the real set against itself; must sit at chance).
-        progress: progress bars and a one-line log per finished run.
+        progress: a one-line log per finished run, and progress bars (on a terminal or in Jupyter).
 
     Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
     logistic regression on spectral statistics of the same images (``training/linear.py``).
@@ -82,9 +83,7 @@ def ablate(
     modes = (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise FreqprobeError("seeds must be a positive count or a non-empty list")
+    seed_list = _seed_list(seeds)
     sets = _named_sets(real, fakes, names)
     size = next(iter(sets.values())).size
     variants = [variants] if isinstance(variants, str) else variants
@@ -107,12 +106,12 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
-    store, linear_store = RunStore(out), RunStore(out, "linear")
+    store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
     digests = {task.name: samples_digest(task) for task in tasks}
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []
-    with tqdm(total=len(plan), desc="runs", disable=not progress) as bar:
+    with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
         for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
             spec = RunSpec(
                 task=task.name,
@@ -125,8 +124,9 @@ def ablate(
                 recipe=run_recipe,
             )
             tested = [v for v, _, _ in scored]
-            record = execute(spec, task, tested, store, device, progress)
-            linear = execute_linear(spec, task, tested, linear_store, device)
+            stored = store.record(spec.key) is not None  # trained by an earlier call: resumed
+            record = execute(spec, task, tested, store, views, progress)
+            linear = execute_linear(spec, task, tested, linear_store, views)
             for test_variant, label, run_mode in scored:
                 score = record["scores"][test_variant]
                 rows.append(
@@ -146,7 +146,7 @@ def ablate(
                 if len(task.classes) > 2:
                     confusion_rows += _confusion_rows(task, label, seed, run_mode, recipe_name, score["confusion"])
                 if progress:
-                    bar.write(_log_line(rows[-1], record))
+                    bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
     if null and not result.null_ok:  # after a Bonferroni correction over seeds
@@ -210,6 +210,21 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
     return plan
 
 
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """Seeds ``0 .. seeds - 1`` for a count, else the given ints."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seed_list = list(range(seeds))
+    elif isinstance(seeds, Iterable) and not isinstance(seeds, str):
+        seed_list = list(seeds)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed_list):
+            seed_list = []
+    else:
+        seed_list = []
+    if not seed_list:
+        raise FreqprobeError(f"seeds must be a positive count or a non-empty list of ints, got {seeds!r}")
+    return [int(s) for s in seed_list]
+
+
 def _recipes(recipe) -> dict[str, Recipe]:
     """Recipes by their labels, from a name, a ``Recipe``, a sequence of them or a dict."""
     if isinstance(recipe, Mapping):
@@ -233,10 +248,10 @@ def _confusion_rows(task: Task, variant: str, seed: int, mode: str, recipe: str,
     ]
 
 
-def _log_line(row: dict, record: dict) -> str:
+def _log_line(row: dict, origin: str) -> str:
     return (
         f"{row['task']:<8} {row['variant']:<28} {row['recipe']:<8} seed={row['seed']} {row['mode']:<7} "
         f"acc={row['accuracy']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
         f"p={row['p_value']:.1e} auc={row['auc']:.3f} linear={row['linear_accuracy']:.3f} "
-        f"({record['train_seconds']:.1f} s train)"
+        f"({origin})"
     )

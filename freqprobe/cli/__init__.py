@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
@@ -19,8 +20,15 @@ from . import ablate, attribute, consistency, demo, info, probe, spectrum, trans
 COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, info, transforms)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other bad input (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="freqprobe",
         description="Explain why a classifier tells two image distributions apart, in frequency and in space.",
     )
@@ -39,10 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning(args.command)
         try:
+            out = getattr(args, "out", None)
+            if out is not None and Path(out).exists() and not Path(out).is_dir():
+                raise FreqprobeError(f"--out {out}: exists and is not a folder")
             args.run(args)
         except (FreqprobeError, OSError) as err:
             print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print(
+                f"freqprobe {args.command}: interrupted; no table was left half-written "
+                "(ablate keeps its finished runs: the same command resumes)",
+                file=sys.stderr,
+            )
+            return 130
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import SIZE_HELP, crop_size
+
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
 
@@ -18,11 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="fast", help="fast (default), resnet18 or module:factory")
     parser.add_argument("--recipe", nargs="+", default=["whitened"], help="whitened (default) and/or plain, side by side")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
-    parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
+    parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
     parser.add_argument("--names", nargs="+", default=None, help="class names, real first (default: file stems)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the one train/test split (default 0)")
+    parser.add_argument(
+        "--paired",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="keep images of the same name on one side of the split: auto (default: sets named by files that "
+        "share names), yes (every set, also .npz batches drawn from the same labels), no",
+    )
     parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
@@ -53,6 +62,7 @@ def run(args: argparse.Namespace) -> None:
         names=args.names,
         test_size=args.test_size,
         split_seed=args.split_seed,
+        paired={"auto": "auto", "yes": True, "no": False}[args.paired],
         pairwise=not args.no_pairwise,
         null=not args.no_null,
     )

@@ -22,7 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     import pandas as pd
-    from matplotlib import pyplot as plt
 
     from ..ablation import ablate
     from ..attribution import attribute
@@ -43,7 +42,6 @@ def run(args: argparse.Namespace) -> None:
     difference = ((fake_x - real_x) * 8 + 0.5).clamp(0, 1)
     fig = image_grid([list(real_x), list(fake_x), list(difference)], row_labels=["real", "generated", "difference x8"])
     save_figure(fig, out / "preview")
-    plt.close(fig)
     print(table.drop(columns=["origin"]).to_string(index=False))
 
     report = spectrum(real, generated, names=["real", "generated"], device=args.device)

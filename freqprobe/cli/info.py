@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import SIZE_HELP, crop_size
+
 NAME = "info"
 HELP = "count, size, pixel modes and channel statistics of an image set"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="a folder of images, one image file, an .npz (arr_0, NHWC) or an .npy")
-    parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
+    parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import SIZE_HELP, crop_size
+
 NAME = "spectrum"
 HELP = "mean and residual spectra, radial profiles, ratio maps and artifact peaks of image sets"
 
@@ -13,9 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real", required=True, help="real images: a folder, an .npz (arr_0, NHWC uint8) or an .npy")
     parser.add_argument("--fake", required=True, action="append", help="generated images (repeat for several sets)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
-    parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
+    parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--window", default="hann", help="hann (default) or none")
     parser.add_argument("--denoiser", default="gaussian", help="gaussian (default), median3, median5 or wavelet")
+    parser.add_argument(
+        "--min-score", type=float, default=None, help="smallest robust z of a peak (default: fp.spectrum's, 6)"
+    )
+    parser.add_argument("--max-peaks", type=int, default=None, help="at most this many peaks per set (default 20)")
     parser.add_argument("--batch-size", type=int, default=None, help="images per batch (default: by image size)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
 
@@ -44,6 +50,7 @@ def run(args: argparse.Namespace) -> None:
         names=set_names(args.fake),
         window=args.window,
         denoiser=args.denoiser,
+        **{k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None},
         batch_size=args.batch_size,
         device=args.device,
     )

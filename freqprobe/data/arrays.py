@@ -1,17 +1,20 @@
 """Image arrays (numpy, torch, ``.npy``, ``.npz``) read in chunks into uint8 NCHW.
 
 Accepted dtypes follow the rules for image files (``freqprobe.data.decode``): uint8 as
-stored; uint16 scaled as ``v >> 8``; float in ``[0, 1]`` rounded as ``rint(x * 255)``.
+stored; uint16 scaled as ``v >> 8``; float in ``[0, 1]`` rounded as ``rint(x * 255)`` (round-off
+up to 1e-5 outside is clipped; NaN is refused).
 Layouts: ``(N, H, W)`` (grayscale), ``(N, H, W, C)`` or ``(N, C, H, W)``. The channel axis
 is whichever of axes 1 and 3 has size 1 or 3, or else size 4 (RGBA: alpha is dropped, and
 the load warns); two candidates are ambiguous, an error. A 3-D array whose last axis is 1,
-3 or 4 is refused as one image without its batch axis. Grayscale is replicated to 3
+3 or 4 is refused as one image without its batch axis; one whose first axis is 3 or 4 is read
+as grayscale images, with a warning (it may be one C×H×W image). Grayscale is replicated to 3
 channels. Files are read a chunk at a time (``.npy`` through a memory map, ``.npz`` by
 streaming its ``arr_0`` member), so a source is never held twice.
 """
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,6 +32,8 @@ ARRAY_EXTENSIONS = (".npy", ".npz")
 _CHUNK_BYTES = 64 * 2**20
 _CHANNELS = (1, 3)
 _RGBA = 4
+#: Float images may overshoot [0, 1] by float32 round-off (de-normalised tensors); clipped.
+_FLOAT_SLACK = 1e-5
 _LAYOUTS = "expected (N, H, W), (N, H, W, C) or (N, C, H, W)"
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError)
 
@@ -57,6 +62,12 @@ class ImageArray:
             if self.shape[2] in (*_CHANNELS, _RGBA):
                 raise DataError(
                     f"{self.label}: shape {self.shape} looks like one H×W×C image; add a batch axis (array[None])"
+                )
+            if self.shape[0] in (3, _RGBA) and min(self.shape[1:]) > _RGBA:
+                warnings.warn(
+                    f"{self.label}: shape {self.shape} read as {self.shape[0]} grayscale H×W images; for one "
+                    "C×H×W image add a batch axis (array[None])",
+                    stacklevel=4,
                 )
             self.channel_axis: int | None = None
         elif len(self.shape) == 4:
@@ -125,14 +136,18 @@ class ImageArray:
             raw = (raw >> 8).astype(np.uint8)
         elif self.dtype.kind == "f":
             flat = raw.reshape(raw.shape[0], -1)
-            bad = ~(np.isfinite(flat).all(axis=1) & (flat.min(axis=1) >= 0) & (flat.max(axis=1) <= 1))
+            finite = np.isfinite(flat).all(axis=1)
+            if not finite.all():
+                i = int(np.flatnonzero(~finite)[0])
+                raise DataError(f"{self.label}: float image {start + i} contains NaN or infinite values")
+            low, high = flat.min(axis=1), flat.max(axis=1)
+            bad = (low < -_FLOAT_SLACK) | (high > 1 + _FLOAT_SLACK)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise DataError(
-                    f"{self.label}: float image {start + i} has values in [{flat[i].min()}, {flat[i].max()}], "
-                    "expected [0, 1]"
+                    f"{self.label}: float image {start + i} has values in [{low[i]}, {high[i]}], expected [0, 1]"
                 )
-            raw = np.rint(raw * np.float32(255)).astype(np.uint8)
+            raw = np.rint(np.clip(raw, 0, 1) * np.float32(255)).astype(np.uint8)
         return np.broadcast_to(raw, (*raw.shape[:3], 3)) if raw.shape[3] == 1 else raw
 
 

@@ -5,8 +5,10 @@ mimics the last layer of a GAN or diffusion decoder: the crop is area-downsample
 upsampled by a stride-2 transposed convolution whose two phases have slightly unequal gain
 (kernel taps ``[0.245, 0.755, 0.745, 0.255]`` per axis). Its spectral fingerprint is therefore
 known exactly: (1) power above 0.25 cycles/pixel is only the attenuated spectral replica of
-the half-resolution image, and (2) the phase imbalance (0.99 vs 1.01 per axis) adds a faint
-checkerboard, i.e. peaks at ``(fy, fx) = (0, 0.5), (0.5, 0), (0.5, 0.5)`` cycles/pixel.
+the half-resolution image, and (2) the phase imbalance (0.99 vs 1.01 per axis: a gain of
+-0.02 at Nyquist) lets the replica of the image's strong low frequencies through, i.e. peaks
+at ``(fy, fx) = (0, 0.5), (0.5, 0)`` and, weaker, ``(0.5, 0.5)`` cycles/pixel (on a flat image:
+1-pixel lines of +-1 % along each axis; the diagonal term is 1e-4 and rounds away).
 Real and generated images share names (``crop_00000`` ...), so splits keep pairs together.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -53,13 +53,19 @@ class ImageSet:
         """An int gives one uint8 image ``(3, H, W)``; a slice, index array or boolean mask a sub-set.
 
         Raises:
-            DataError: a boolean mask whose length is not ``len(self)``.
+            DataError: a boolean mask whose length is not ``len(self)``, or a key of another kind
+                (a float, a string).
         """
-        if isinstance(key, (int, np.integer)):
+        if isinstance(key, (Tensor, np.ndarray)) and key.ndim == 0:
+            key = key.item()  # one element of a split's index
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
             return self.images[int(key)]
         if isinstance(key, slice):
-            return ImageSet(self.images[key], self.names[key], self.origin)
-        index = torch.as_tensor(np.asarray(key) if not isinstance(key, Tensor) else key).cpu()
+            positions = range(len(self))[key]
+            if positions.step == 1:
+                return ImageSet(self.images[key], self.names[key], self.origin)
+            key = list(positions)
+        index = _index_tensor(key)
         if index.dtype == torch.bool:
             if index.shape != (len(self),):
                 raise DataError(f"a boolean mask must have shape ({len(self)},), got {tuple(index.shape)}")
@@ -91,6 +97,8 @@ class ImageSet:
         with_index: bool = False,
     ) -> Iterator[Tensor] | Iterator[tuple[Tensor, Tensor]]:
         """Yield float32 batches in ``[0, 1]`` on ``device`` (with each image's index if asked)."""
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise DataError(f"batch_size must be a positive int, got {batch_size!r}")
         device = resolve_device(device)
         for start in range(0, len(self), batch_size):
             chunk = self.images[start : start + batch_size]
@@ -116,3 +124,19 @@ class ImageSet:
             digest.update(self.images[start : start + 1024].cpu().contiguous().numpy().tobytes())
         digest.update("\n".join(self.names).encode())
         return digest.hexdigest()[:16]
+
+
+def _index_tensor(key: Any) -> Tensor:
+    """An index array or boolean mask as a CPU tensor; ``DataError`` for keys of another kind."""
+    if isinstance(key, Tensor):
+        index = key.cpu()
+        valid = index.dtype == torch.bool or not (index.is_floating_point() or index.is_complex())
+    else:
+        array = np.asarray(key)
+        if array.size == 0:
+            return torch.zeros(0, dtype=torch.long)
+        valid = array.dtype.kind in "biu"
+        index = torch.as_tensor(array) if valid else None
+    if not valid:
+        raise DataError(f"index an ImageSet with ints, a slice, an int array or a boolean mask, not {key!r:.60}")
+    return index

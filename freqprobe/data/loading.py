@@ -83,6 +83,8 @@ def load_images(
         (torch.Size([2, 3, 4, 4]), ['0', '1'])
     """
     policy = SizePolicy.parse(size, crop, seed)
+    if cache is not None and not isinstance(cache, (str, os.PathLike)):
+        raise DataError(f"cache must be a folder path, got {type(cache).__name__}")
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
@@ -138,7 +140,7 @@ def _plan(
     progress: bool | None,
 ) -> tuple[int, tuple[int, int], Callable[[np.ndarray], LoadReport]]:
     """Read headers: the image count, the output ``(H, W)``, and how to fill the output."""
-    if path.suffix.lower() in ARRAY_EXTENSIONS:
+    if path.is_file() and path.suffix.lower() in ARRAY_EXTENSIONS:
         array = from_file(path)
         out_size = policy.output_size({array.image_size: ["every image"]}, array.label)
         return array.count, out_size, lambda out: _copy_array(array, out, policy)

@@ -52,6 +52,8 @@ class SizePolicy:
         """Validate ``load_images``'s arguments; an int ``S`` means ``(S, S)``."""
         if crop not in CROP_POLICIES:
             raise DataError(f"crop must be one of {', '.join(CROP_POLICIES)}, got {crop!r}")
+        if not _is_int(seed):
+            raise DataError(f"seed must be an int, got {seed!r}")
         if size is None:
             return cls(None, crop, seed)
         try:

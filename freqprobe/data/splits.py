@@ -46,9 +46,10 @@ def train_test_split(
         test_size: fraction of each set in the test side, in (0, 1), rounded per set.
         seed: the split's seed.
         paired: ``True`` keeps images with the same name (without extension) on the same
-            side in every set; ``False`` splits sets independently; ``"auto"`` pairs when
-            no set is named by bare indices (all names digit strings, as arrays and
-            ``.npz`` files are) and at least half the names of some set occur in another.
+            side in every set; ``False`` splits sets independently; ``"auto"`` pairs the sets
+            named by files when at least half the names of one of them occur in another,
+            while sets named by bare indices (all names digit strings, as arrays and ``.npz``
+            files are) split on their own.
 
     Returns:
         One ``(train_indices, test_indices)`` pair per set.
@@ -64,6 +65,12 @@ def train_test_split(
     """
     if not sets:
         raise DataError("train_test_split needs at least one image set")
+    for i, images in enumerate(sets):
+        if not isinstance(images, ImageSet):
+            raise DataError(
+                f"train_test_split takes ImageSets (fp.load_images makes one from a folder, file or array); "
+                f"set {i} is a {type(images).__name__}"
+            )
     if not 0 < test_size < 1:
         raise DataError(f"test_size must lie in (0, 1), got {test_size}")
     if paired not in ("auto", True, False):
@@ -78,11 +85,11 @@ def train_test_split(
             )
         quotas.append(n_test)
 
-    pair = _names_are_paired(sets) if paired == "auto" else paired
+    pair = _paired_sets(sets) if paired == "auto" else [bool(paired)] * len(sets)
     groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for i, images in enumerate(sets):
         for position, name in enumerate(images.names):
-            groups[posixpath.splitext(name)[0] if pair else f"{i}/{name}"].append((i, position))
+            groups[posixpath.splitext(name)[0] if pair[i] else f"\0{i}/{name}"].append((i, position))
 
     in_test = [np.zeros(len(images), dtype=bool) for images in sets]
     for key in _test_groups(groups, quotas, [len(images) for images in sets], test_size, seed):
@@ -163,10 +170,11 @@ def _score(seed: int, key: str) -> bytes:
     return hashlib.blake2b(f"{seed}\0{key}".encode(), digest_size=8).digest()
 
 
-def _names_are_paired(sets: tuple[ImageSet, ...]) -> bool:
-    """The ``paired="auto"`` rule: file names (not bare indices), half of some set shared."""
-    if len(sets) < 2 or any(all(name.isdigit() for name in images.names) for images in sets):
-        return False
-    stems = [{posixpath.splitext(name)[0] for name in images.names} for images in sets]
+def _paired_sets(sets: tuple[ImageSet, ...]) -> list[bool]:
+    """The ``paired="auto"`` rule, per set: the sets named by files (not bare indices) pair
+    when at least half the names of one of them occur in another."""
+    named = [not all(name.isdigit() for name in images.names) for images in sets]
+    stems = [{posixpath.splitext(name)[0] for name in images.names} for images, n in zip(sets, named) if n]
     counts = Counter(stem for names in stems for stem in names)
-    return any(sum(counts[stem] > 1 for stem in names) >= len(names) / 2 for names in stems)
+    shared = len(stems) >= 2 and any(sum(counts[stem] > 1 for stem in names) >= len(names) / 2 for names in stems)
+    return named if shared else [False] * len(sets)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.figure import Figure
 
 from ..transforms import transform
 from ..transforms.fourier import HighPass, LowPass
-from .common import save_figure
+from .common import save_figure, subplots
 
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 NULL_COLOUR = "#7f7f7f"
@@ -34,7 +35,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     labels = [f"{r}, {m}" if several_recipes else m for m, r in series]
     colours = [SERIES_COLOURS[k % len(SERIES_COLOURS)] for k in range(len(series))]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(variants) * len(series) + 1.5), 3.2))
+        fig, ax = subplots(figsize=(max(3.5, 0.55 * len(variants) * len(series) + 1.5), 3.2))
     else:
         fig = ax.figure
     width = 0.8 / len(series)
@@ -64,10 +65,10 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
     ax.set_ylabel("test accuracy")
     ax.set_ylim(min(chance - 0.1, float(rows["ci_low"].min()) - 0.02, float(rows["linear_accuracy"].min()) - 0.02), 1.0)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours]
     handles += [
-        plt.Line2D([], [], marker="x", color="#d62728", linestyle="none", markersize=5),
-        plt.Line2D([], [], color="black", linestyle="--", linewidth=0.8),
+        Line2D([], [], marker="x", color="#d62728", linestyle="none", markersize=5),
+        Line2D([], [], color="black", linestyle="--", linewidth=0.8),
     ]
     ax.legend(handles, labels + ["linear probe", f"chance ({chance:.2g})"], fontsize=7, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
@@ -92,7 +93,7 @@ def plot_cutoff_sweep(summary: pd.DataFrame, ax=None) -> Figure | None:
     if sweeps.empty or sweeps.groupby(["kind", "window", "mode", "recipe"]).size().max() < 2:
         return None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.2, 3.2))
+        fig, ax = subplots(figsize=(4.2, 3.2))
     else:
         fig = ax.figure
     styles = {"lowpass": ("#2ca02c", "o"), "highpass": ("#d62728", "s")}
@@ -123,9 +124,7 @@ def save_ablation_figures(table: pd.DataFrame, summary: pd.DataFrame, folder: Pa
     paths = []
     fig = plot_accuracy_bars(summary, table)
     paths += save_figure(fig, folder / "ablation")
-    plt.close(fig)
     sweep = plot_cutoff_sweep(summary)
     if sweep is not None:
         paths += save_figure(sweep, folder / "cutoff")
-        plt.close(sweep)
     return paths

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+
+from .common import subplots
 
 
 def display_range(image: torch.Tensor) -> np.ndarray:
@@ -42,7 +43,7 @@ def image_grid(
 ) -> Figure:
     """A grid of float ``(C, H, W)`` images, with a title per cell and a label per row."""
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         n_rows, n_cols, figsize=(cell_inches * n_cols, cell_inches * n_rows + 0.3), squeeze=False
     )
     for r, row in enumerate(rows):

@@ -188,7 +188,7 @@ def spectra_figure(report: SpectrumReport) -> Figure:
     rows = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95])
     top = rows[0].subgridspec(1, columns)
     middle = rows[1].subgridspec(1, columns)
-    bottom = rows[2].subgridspec(1, 3)
+    bottom = rows[2].subgridspec(1, 3 if n_fakes else 2)  # one set alone: nothing to compare
 
     spectra_db = _decibels(_without_dc(maps["image_power"][:, luminance]))
     residual_db = _without_dc(maps["residual_mean_db"])
@@ -222,7 +222,8 @@ def spectra_figure(report: SpectrumReport) -> Figure:
 
     _profile_axis(fig.add_subplot(bottom[0, 0]), report.radial, names, "image", "radial profile (image)")
     _profile_axis(fig.add_subplot(bottom[0, 1]), report.radial, names, "residual", "radial profile (residual)")
-    _sde_axis(fig.add_subplot(bottom[0, 2]), report.comparison, names)
+    if n_fakes:
+        _sde_axis(fig.add_subplot(bottom[0, 2]), report.comparison, names)
     settings = report.settings
     fig.suptitle(
         f"Luminance spectra, {settings['height']}x{settings['width']} px, "

@@ -33,6 +33,7 @@ from .._version import __version__
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
+from ..display import TableDisplay
 from ..io import write_arrays_and_settings, write_table
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
@@ -56,8 +57,8 @@ TABLES = ("radial", "peaks", "comparison", "angular", "subbands", "dct")
 ImageSource = ImageSet | str | os.PathLike[str] | np.ndarray | torch.Tensor
 
 
-@dataclasses.dataclass
-class SpectrumReport:
+@dataclasses.dataclass(repr=False)
+class SpectrumReport(TableDisplay):
     """Spectra of a real set and generated sets: tables, 2-D maps and the settings used.
 
     ``table`` is the radial profile table; the others are attributes named as their CSV
@@ -82,6 +83,11 @@ class SpectrumReport:
     def names(self) -> list[str]:
         """Set names, the real set first."""
         return [str(name) for name in self.maps["sets"]]
+
+    def describe(self) -> str:
+        sets, peaks = self.settings["sets"], self.peaks["set"].value_counts()
+        listed = ", ".join(f"{name} ({sets[name]['n']} images, {peaks.get(name, 0)} peaks)" for name in self.names)
+        return f"{listed}; {self.settings['height']}x{self.settings['width']} px; tables {', '.join(TABLES)}"
 
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write every table, ``maps.npz``, ``settings.json``, then the figure drawn from them."""
@@ -165,7 +171,7 @@ def spectrum(
 
     Raises:
         FreqprobeError: an unknown window or denoiser, names that do not match the sets, a
-            batch size below 1;
+            batch size or ``max_peaks`` below 1, a negative or NaN ``min_score``;
             ``DataError`` for sets whose image sizes differ, images smaller than 16x16, or
             a set of fewer than 8 images.
 
@@ -180,6 +186,10 @@ def spectrum(
     check_denoiser(denoiser)
     if batch_size is not None and batch_size < 1:
         raise FreqprobeError(f"batch_size={batch_size} must be >= 1")
+    if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
+        raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
+    if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
+        raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
     if names is None:
         names = ["real"] + (["fake"] if len(fakes) == 1 else [f"fake{i}" for i in range(1, len(fakes) + 1)])
     names = [str(name) for name in names]

@@ -5,6 +5,15 @@ from __future__ import annotations
 from .data import LabelledImages
 from .linear import LinearProbe
 from .recipe import RECIPES, Recipe, get_recipe
-from .trainer import predict_proba, train_classifier
+from .trainer import FilteredImages, predict_proba, train_classifier
 
-__all__ = ["RECIPES", "LabelledImages", "LinearProbe", "Recipe", "get_recipe", "predict_proba", "train_classifier"]
+__all__ = [
+    "RECIPES",
+    "FilteredImages",
+    "LabelledImages",
+    "LinearProbe",
+    "Recipe",
+    "get_recipe",
+    "predict_proba",
+    "train_classifier",
+]

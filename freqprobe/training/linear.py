@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..transforms.dct import dct_matrix
+from ..transforms.dct import block_dct
 
 #: L2 penalty on the weights, for the mean cross-entropy over standardised features.
 LAMBDA = 1e-2
@@ -47,10 +47,9 @@ def spectral_features(x: Tensor) -> Tensor:
         power = F.avg_pool2d(power, pool, ceil_mode=True)
     parts = [torch.log(power + 1e-6 * height * width).flatten(1)]
     if height >= 8 and width >= 8:
-        d = dct_matrix(8, x.device, torch.float32)
-        basis = (d[:, None, :, None] * d[None, :, None, :]).reshape(64, 1, 8, 8)  # filter 8u+v: coefficient (u, v)
-        coeffs = F.conv2d(x.float().reshape(n * c, 1, height, width), basis, stride=8)  # one per 8x8 tile
-        parts.append(torch.log(coeffs.abs() + 1 / 255).mean(dim=(-2, -1)).reshape(n, c * 64))
+        tiles_y, tiles_x = height // 8, width // 8
+        coeffs = block_dct(x[..., : 8 * tiles_y, : 8 * tiles_x].float(), 8).view(n, c, tiles_y, 8, tiles_x, 8)
+        parts.append(torch.log(coeffs.abs_().add_(1 / 255)).mean(dim=(2, 4)).reshape(n, c * 64))
     return torch.cat(parts, dim=1)
 
 

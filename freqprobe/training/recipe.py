@@ -32,7 +32,9 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:
-            raise ValueError(f"invalid recipe {self}")
+            raise FreqprobeError(
+                f"invalid recipe {self}: epochs, batch_size >= 1, lr > 0, 0 <= warmup < 1, min_steps >= 0"
+            )
 
     def schedule(self, n_train: int) -> tuple[int, int]:
         """``(batch size, epochs)`` for ``n_train`` images: at least 8 batches an epoch and

@@ -43,9 +43,13 @@ class FilteredImages:
         x, index, _ = self.data.gather(positions, self.device)
         return self.transform(x, index).contiguous(memory_format=torch.channels_last), self.label[positions]
 
-    def batches(self, batch_size: int) -> Iterator[Tensor]:
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def batches(self, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+        """``(images, labels)`` in order."""
         for start in range(0, len(self.data), batch_size):
-            yield self.batch(torch.arange(start, min(start + batch_size, len(self.data))))[0]
+            yield self.batch(torch.arange(start, min(start + batch_size, len(self.data))))
 
 
 def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[Tensor]:
@@ -59,14 +63,13 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> lis
 
 def train_classifier(
     model: Classifier,
-    data: LabelledImages,
-    transform: Transform,
+    images: FilteredImages,
     recipe: Recipe,
     seed: int,
     device: torch.device,
     progress: bool = False,
 ) -> Classifier:
-    """Train ``model`` on ``transform(images)`` of ``data``; returns it in eval mode.
+    """Train ``model`` on the filtered training ``images``; returns it in eval mode.
 
     The input standardisation (and whitening stem) is fitted on the training inputs first.
     The batch order comes from ``seed``; the caller seeds the initialisation. Model and
@@ -74,28 +77,27 @@ def train_classifier(
     tensor cores want).
     """
     model.to(device, memory_format=torch.channels_last)
-    images = FilteredImages(data, transform, device)
-    model.fit_input(lambda: images.batches(1024))
-    batch_size, epochs = recipe.schedule(len(data))
+    model.fit_input(lambda: (x for x, _ in images.batches(1024)))
+    batch_size, epochs = recipe.schedule(len(images))
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=recipe.lr,
-        total_steps=epochs * math.ceil(len(data) / batch_size),
+        total_steps=epochs * math.ceil(len(images) / batch_size),
         pct_start=recipe.warmup,
         anneal_strategy="linear",
     )
     order = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=not progress):
-        for positions in shuffled_batches(len(data), batch_size, order):
+    for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=None if progress else True):
+        for positions in shuffled_batches(len(images), batch_size, order):
             x, label = images.batch(positions)
             loss = F.cross_entropy(model(x), label, label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-    recalibrate_batchnorm(model, (images.batch(p)[0] for p in shuffled_batches(len(data), batch_size, order)))
+    recalibrate_batchnorm(model, (images.batch(p)[0] for p in shuffled_batches(len(images), batch_size, order)))
     return model.eval()
 
 

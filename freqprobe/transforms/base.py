@@ -87,8 +87,11 @@ class Transform:
         self.check_size(x.shape[-2], x.shape[-1])
         if index is None:
             index = torch.arange(x.shape[0], device=x.device)
-        elif index.shape != (x.shape[0],):
+        index = torch.as_tensor(index)
+        if index.shape != (x.shape[0],):
             raise ValueError(f"{self}: index must have shape ({x.shape[0]},), got {tuple(index.shape)}")
+        if x.shape[0] == 0:  # an empty batch (an empty sub-set): FFTs and codecs refuse zero-length inputs
+            return x.new_empty((0, *self.output_shape(tuple(x.shape[1:]))))
         if x.dtype in (torch.float16, torch.bfloat16):  # FFTs and codecs need float32
             return self.apply(x.float(), index.to(x.device)).to(x.dtype)
         return self.apply(x, index.to(x.device))

@@ -11,7 +11,9 @@ the band-passes and a high-pass on shared edges sum to the input exactly.
 The orientation sector ``angle=a,b`` keeps frequencies whose direction
 ``atan2(fy, fx)`` folded into ``[0, 180)`` degrees lies in ``[a, b)`` (wrapping if
 ``a > b``): 0 degrees is variation along x (vertical stripes), 90 along y (horizontal
-stripes). DC counts as 0 degrees, so sectors that cover the circle tile it too.
+stripes). DC counts as 0 degrees, so sectors that cover the circle tile it too. The
+canonical spec writes both angles mod 180 (``angle=-45,45`` is ``angle=135,45``); a sector
+of 180 degrees (``angle=0,180``) is every direction, and the canonical spec drops it.
 Outputs are not clipped: a filtered image leaves ``[0, 1]`` (a high-pass has zero mean).
 """
 
@@ -26,7 +28,8 @@ from torch import Tensor
 
 from .base import Transform, register
 
-MAX_CUTOFF = 0.71  # just past the spectrum's corner, sqrt(0.5) ~ 0.707
+#: Just past the spectrum's corner, sqrt(0.5) ~ 0.7071: a low-pass at 0.71 keeps every frequency.
+MAX_CUTOFF = 0.71
 WINDOWS = ("ideal", "gaussian", "butterworth")
 
 
@@ -91,6 +94,14 @@ class _RadialFilter(Transform):
     window: str = "ideal"
     order: int = 2
     angle: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.angle is not None:
+            lo, hi = self.angle
+            turns = (hi - lo) / 180
+            every_direction = turns != 0 and math.isclose(turns, round(turns))
+            object.__setattr__(self, "angle", None if every_direction else (lo % 180.0, hi % 180.0))
+        super().__post_init__()
 
     def _validate(self) -> None:
         for key, value in self._cutoffs().items():

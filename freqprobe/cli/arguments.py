@@ -1,0 +1,16 @@
+"""Argument types shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+SIZE_HELP = "center-crop every image to S x S, or H x W with HxW (default: sizes must agree)"
+
+
+def crop_size(text: str) -> int | tuple[int, int]:
+    """``S`` or ``HxW`` (positive ints), as ``load_images(size=...)`` takes it."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?", text)
+    if not match or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
+        raise argparse.ArgumentTypeError(f"size must be S or HxW in pixels, got {text!r}")
+    return int(match[1]) if match[2] is None else (int(match[1]), int(match[2]))

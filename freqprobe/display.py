@@ -1,0 +1,37 @@
+"""How results show themselves: a short ``repr`` in a terminal, the table as HTML in Jupyter."""
+
+from __future__ import annotations
+
+import html
+from typing import ClassVar
+
+import pandas as pd
+
+#: Rows of the shown table that ``repr`` prints.
+REPR_ROWS = 10
+
+
+class TableDisplay:
+    """Mixin for results: ``repr`` is the class, one line of ``describe()`` and the first rows
+    of one table (not every attribute, which would flood a notebook); Jupyter renders the
+    table as HTML. Dataclasses using it pass ``repr=False``."""
+
+    #: The attribute (a DataFrame) that a terminal and a notebook show.
+    shown_table: ClassVar[str] = "table"
+
+    def describe(self) -> str:
+        """One line about the result."""
+        raise NotImplementedError
+
+    def _shown(self) -> pd.DataFrame:
+        return getattr(self, self.shown_table)
+
+    def __repr__(self) -> str:
+        table = self._shown()
+        rows = table.head(REPR_ROWS).to_string(index=False, max_colwidth=24)
+        more = f"\n... {len(table)} rows in .{self.shown_table}" if len(table) > REPR_ROWS else ""
+        return f"{type(self).__name__}: {self.describe()}\n{rows}{more}"
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{type(self).__name__}</b>: {html.escape(self.describe())}</p>"
+        return head + self._shown()._repr_html_()
