@@ -287,3 +287,9 @@ def test_a_resumed_study_logs_stored_runs_as_stored(tmp_path: Path, capsys) -> N
         fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, out=tmp_path, null=False)
     first, second = [line for line in capsys.readouterr().out.splitlines() if line.startswith("binary")]
     assert " s train)" in first and second.endswith("(stored run)")
+
+
+def test_the_same_images_given_twice_warn() -> None:
+    real, _ = sets(fy=0.3, fx=0.4, n=32)
+    with pytest.warns(UserWarning, match="sets real and fake.* hold the same images"):
+        fp.ablate(real, real, ["original"], seeds=1, recipe=FAST, progress=False, null=False)

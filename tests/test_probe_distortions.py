@@ -194,7 +194,8 @@ def test_levels_accept_numbers_and_labels() -> None:
     ("rotation:45", "rotation: level '45' is not valid"),
     ("contrast:150", "contrast: level '150'"),
     ("colour:grey", "colour: level 'grey'"),
-    ("wobble:3", "unknown transform 'wobble'"),
+    ("wobble:3", "unknown distortion 'wobble' in 'wobble:3'; benchmark distortions: colour, contrast, high-pass, "
+                 "low-pass.*; filter-bank transforms: .*lowpass"),
     (["low-pass:1", "low-pass:1"], "listed twice"),
 ])  # fmt: skip
 def test_bad_levels_are_one_line_errors(item, message: str) -> None:

@@ -182,8 +182,19 @@ def test_an_undefined_kappa_is_nan_in_its_own_row_only() -> None:
 
 def test_observers_without_a_shared_condition_are_refused_naming_their_conditions() -> None:
     model = trials("m", [True, False]).assign(distortion="contrast")
-    with pytest.raises(DataError, match="share no condition \\(m: contrast 0; h: all 0\\)"):
-        fp.error_consistency(model, trials("h", [True, False]))
+    with pytest.raises(DataError, match="share no condition \\(m: contrast 0; h: low-pass 0\\)"):
+        fp.error_consistency(model, trials("h", [True, False]).assign(distortion="low-pass"))
+
+
+def test_error_consistency_takes_a_distortion_for_a_table_without_the_column() -> None:
+    model = pd.concat([trials("m", [True, False, True]).assign(distortion="contrast"),
+                       trials("m", [False] * 3).assign(distortion="low-pass")])  # fmt: skip
+    human = trials("h", [True, False, False])  # a human's raw-data/contrast/*.csv: no distortion column
+    with pytest.raises(DataError, match="some trial tables have a distortion column and some not; pick one"):
+        fp.error_consistency(model, human)
+    result = fp.error_consistency(model, human, distortion="contrast")
+    assert result["n_trials"] == 3 and result["observed"] == pytest.approx(2 / 3)
+    assert list(result["conditions"]["distortion"]) == ["contrast"]
 
 
 def test_curve_intervals_are_wilson_score_intervals() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
+import pandas as pd
+
 import pytest
 import torch
 from torch import nn
@@ -122,3 +125,114 @@ def test_resolve_model_takes_an_ablate_run_folder_or_its_result(tmp_path) -> Non
 def test_resolve_model_moves_a_loaded_model_to_the_device(trained) -> None:
     model = resolve_model(trained, device="cpu")
     assert next(model.parameters()).device.type == "cpu" and not model.training
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A tiny ``fp.ablate`` study (classes real, fake: real first) and a data folder of its
+    images, whose sorted sub-folders (fake, real) put the classes the other way round."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("study")
+    real, fake = fp.demo_sets(n=48, size=32, seed=0)
+    result = fp.ablate(real, fake, ["original"], seeds=1, out=root / "run", names=["real", "fake"],
+                       recipe=Recipe(epochs=1, min_steps=20), null=False, progress=False, device="cpu")  # fmt: skip
+    for name, images in (("real", real), ("fake", fake)):
+        (root / "data" / name).mkdir(parents=True)
+        for k in range(len(images)):
+            Image.fromarray(images.images[k].permute(1, 2, 0).numpy()).save(root / "data" / name / f"{k:02d}.png")
+    return result, root
+
+
+def test_a_study_model_brings_its_classes_and_the_data_folders_are_matched_by_name(study) -> None:
+    from freqprobe.probe.run import load_observer
+
+    result, root = study
+    model = load_observer(root / "run", device="cpu")
+    assert model.class_names == ("real", "fake")
+    images = fp.load_images(root / "data")  # names fake/.., real/..: sorted, fake comes first
+    expected = np.array(["real", "fake"])[model(images.float("cpu")).argmax(dim=1).numpy()]
+    for source in (root / "run", result):
+        report = fp.probe(source, root / "data", device="cpu")
+        trials = report.trials.set_index("imagename").loc[images.names]
+        assert list(trials["object_response"]) == list(expected)
+        truth = np.array([name.split("/")[0] for name in images.names])
+        assert report.curves["accuracy"].iloc[0] == pytest.approx((expected == truth).mean())
+        assert report.curves["accuracy"].iloc[0] > 0.7  # swapped classes would score about 1 - 0.9
+
+
+def test_study_classes_that_do_not_fit_the_data_or_the_class_names_are_one_line_errors(study, tmp_path,
+                                                                                       capsys) -> None:
+    from freqprobe.cli import main
+
+    _, root = study
+    with pytest.raises(FreqprobeError, match="classes of model run do not cover the data's class 'generated' "
+                                             "\\(real, fake\\); name the data's class folders after them"):  # fmt: skip
+        images = fp.load_images(root / "data")
+        labels = [0 if name.startswith("real/") else 1 for name in images.names]
+        fp.probe(root / "run", (images, labels, ["real", "generated"]), device="cpu")
+    with pytest.raises(FreqprobeError, match="has outputs for classes real, fake \\(in this order\\), but class_names"):
+        fp.probe(root / "run", root / "data", class_names=["fake", "real"], device="cpu")
+    code = main(["probe", "--model", str(root / "run"), "--data", str(root / "data"), "--device", "cpu",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0 and pd.read_csv(tmp_path / "out" / "curves.csv")["accuracy"].iloc[0] > 0.7
+    code = main(["probe", "--model", str(root / "run"), "--weights", str(root / "w.pt"), "--data",
+                 str(root / "data"), "--out", str(tmp_path / "out2")])  # fmt: skip
+    assert code == 2 and "weights= goes with a module:factory model; a study loads its own" in capsys.readouterr().err
+
+
+def test_user_class_names_name_the_outputs_of_other_models() -> None:
+    images = torch.rand(4, 3, 8, 8)
+    says_first = lambda x: torch.tensor([[1.0, 0.0]]).repeat(len(x), 1)  # noqa: E731
+    report = fp.probe(says_first, (images, ["real", "real", "fake", "fake"], ["fake", "real"]),
+                      class_names=["real", "fake"], device="cpu")  # fmt: skip
+    assert set(report.trials["object_response"]) == {"real"} and report.curves["accuracy"].iloc[0] == 0.5
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_weights_with_anything_but_module_factory_are_refused(trained, tmp_path, capsys) -> None:
+    from freqprobe.cli import main
+
+    torch.jit.script(trained.eval()).save(str(tmp_path / "net.ts"))
+    torch.save(trained.state_dict(), tmp_path / "w.pt")
+    with pytest.raises(FreqprobeError, match="weights= goes with a module:factory model; .*net.ts is a TorchScript"):
+        load_model(tmp_path / "net.ts", tmp_path / "w.pt")
+    with pytest.raises(FreqprobeError, match="weights= goes with a module:factory model; this model is a callable"):
+        load_model(lambda x: x[:, :2, 0, 0], tmp_path / "w.pt")
+    (tmp_path / "data" / "a").mkdir(parents=True)
+    code = main(["probe", "--model", str(tmp_path / "net.ts"), "--weights", str(tmp_path / "w.pt"),
+                 "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "weights= goes with a module:factory model" in err and len(err.strip().splitlines()) == 1
+
+
+def test_module_factory_is_found_in_the_working_folder_as_python_m_finds_it(tmp_path, monkeypatch) -> None:
+    import os
+    import sys
+
+    (tmp_path / "probe_cwd_models.py").write_text(
+        "from torch import nn\n\ndef make():\n    return nn.Sequential(nn.Flatten(), nn.Linear(192, 2))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    # as an installed console script: neither '' nor the working folder on sys.path
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", os.getcwd(), str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "probe_cwd_models", raising=False)
+    try:
+        assert load_model("probe_cwd_models:make")(X).shape == (3, 2)
+    finally:
+        sys.modules.pop("probe_cwd_models", None)
+    with pytest.raises(FreqprobeError, match=f"No module named 'no_such_module_here'; searched sys.path and the "
+                                             f"current folder {tmp_path}"):  # fmt: skip
+        load_model("no_such_module_here:make")
+
+
+def test_weights_that_do_not_fit_are_summarised_in_one_line(tmp_path) -> None:
+    torch.save({"0.weight": torch.zeros(5, 3, 3, 3), "extra": torch.zeros(1), "extra2": torch.zeros(1)},
+               tmp_path / "w.pt")  # fmt: skip
+    with pytest.raises(FreqprobeError) as caught:
+        load_model("test_probe_models:small_net", tmp_path / "w.pt")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.endswith("weights do not fit the model Sequential (missing keys: 3 (0.bias, 5.weight, 5.bias); "
+                            "unexpected keys: 2 (extra, extra2); shape mismatches: 1 (0.weight (5, 3, 3, 3) in the "
+                            "file vs (4, 3, 3, 3) in the model))")  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -247,3 +249,82 @@ def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
 def layout_reader() -> nn.Module:
     """A ``module:factory`` for the command-line test (weights loaded from a file)."""
     return CueReader(torch.zeros(SIZE, SIZE))
+
+
+def test_data_without_labels_and_empty_class_folders_are_named_in_one_line_errors(tmp_path) -> None:
+    images = planted_wave_set(n=4)[0]
+    np.savez(tmp_path / "real.npz", arr_0=(images.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8))
+    with pytest.raises(DataError, match="real.npz: an .npz file carries no labels; probe data must be a folder "
+                                        "with one sub-folder per class"):  # fmt: skip
+        fp.probe(CueReader(WAVE), tmp_path / "real.npz", device="cpu")
+    with pytest.raises(DataError, match="an in-memory Tensor carries no labels"):
+        fp.probe(CueReader(WAVE), images, device="cpu")
+    (tmp_path / "pe" / "bird").mkdir(parents=True)
+    (tmp_path / "pe" / "cat").mkdir()
+    Image.fromarray(cue_image(0, 0)).save(tmp_path / "pe" / "bird" / "1.png")
+    with pytest.raises(DataError, match="pe/cat: class folder without images"):
+        fp.probe(CueReader(WAVE), tmp_path / "pe", device="cpu")
+
+
+def test_nan_scores_are_counted_in_one_warning() -> None:
+    def half_nan(x: torch.Tensor) -> torch.Tensor:
+        scores = torch.zeros(len(x), 2)
+        scores[::2] = float("nan")
+        return scores
+
+    with pytest.warns(UserWarning, match="model model gave NaN \\(or tied infinite\\) scores on 40 of 80 trials") as w:
+        fp.probe(half_nan, planted_wave_set(), distortions=["original", "contrast:50"], batch_size=16, device="cpu")
+    assert len([r for r in w if "NaN" in str(r.message)]) == 1
+    minus_inf = lambda x: torch.full((len(x), 2), -torch.inf).index_fill(1, torch.tensor([0]), 0.0)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one class at -inf (a likelihood of 0) is a decision, not a warning
+        fp.probe(minus_inf, planted_wave_set(n=4), device="cpu")
+
+
+def test_the_probe_gives_a_model_back_in_the_mode_it_came_in() -> None:
+    model = nn.Sequential(CueReader(WAVE), nn.Dropout(0.0)).train()
+    model[1].eval()  # mixed flags come back as they were
+    fp.probe(model, planted_wave_set(n=4), device="cpu")
+    assert model.training and model[0].training and not model[1].training
+    model.eval()
+    fp.probe(model, planted_wave_set(n=4), device="cpu")
+    assert not any(m.training for m in model.modules())
+
+
+def test_the_consistency_command_refuses_malformed_tables_in_one_line(tmp_path, capsys) -> None:
+    header = "subj,imagename,category,object_response\n"
+    tables = {
+        "empty.csv": ("", "empty.csv: empty file; a trial table needs columns subj, imagename"),
+        "columns.csv": ("a,b\n1,2\n", "columns.csv: missing column 'subj'"),
+        "header.csv": (header, "header.csv: no trials"),
+        "ragged.csv": (header + "h,a.png,cat,cat\nh,b.png,cat,dog,x,y\n", "ragged.csv: not a CSV trial table"),
+        "twice.csv": (header + "h,1_a.png,cat,cat\nh,2_a.png,cat,dog\n",
+                      "observer h has image cat/a.png twice in condition 'all' \\(1_a.png and 2_a.png have one"),
+    }  # fmt: skip
+    for name, (text, message) in tables.items():
+        (tmp_path / name).write_text(text)
+        assert main(["consistency", str(tmp_path / name), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and re.search(message, err), (name, err)
+    Image.fromarray(cue_image(0, 0)).save(tmp_path / "x.png")
+    assert main(["consistency", str(tmp_path / "x.png"), "--out", str(tmp_path / "o")]) == 2
+    assert "x.png: not a CSV trial table" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "curves.csv").exists()
+
+
+def test_one_observer_with_an_image_twice_is_refused_and_empty_answers_are_counted(tmp_path) -> None:
+    twice = pd.DataFrame({"subj": "h", "imagename": ["0001_x_a.png", "0002_x_a.png"], "category": "cat",
+                          "object_response": "cat"})  # fmt: skip
+    with pytest.raises(DataError, match="observer h has image cat/a.png twice in condition 'all'"):
+        fp.ProbeReport.from_trials(_read(twice))
+    blank = pd.DataFrame({"subj": "h", "imagename": ["a.png", "b.png", "c.png"], "category": "cat",
+                          "object_response": ["cat", "", None]})  # fmt: skip
+    with pytest.warns(UserWarning, match="2 of 3 trials have an empty object_response; they count as wrong"):
+        trials = _read(blank)
+    assert fp.ProbeReport.from_trials(trials).curves["accuracy"].iloc[0] == pytest.approx(1 / 3)
+
+
+def _read(table: pd.DataFrame) -> pd.DataFrame:
+    from freqprobe.probe import read_trials
+
+    return read_trials(table)

@@ -142,6 +142,7 @@ class RunStore:
                 f"{self.folder / key}.pt: weights of another architecture (a run of an older development "
                 "version of freqprobe?); delete the file to retrain"
             ) from None
+        model.class_names = tuple(spec["classes"])
         return model.to(device).eval()
 
 
@@ -167,6 +168,7 @@ def execute(
             shape = images.transform.output_shape((3, *task.train.image_size))
             model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
             train_classifier(model, images, spec.recipe, spec.seed, device, progress)
+            model.class_names = tuple(spec.classes)
         record = {
             "spec": dataclasses.asdict(spec),
             "key": key,

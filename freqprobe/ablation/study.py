@@ -108,6 +108,10 @@ def ablate(
             build_classifier(model, classes, shape)
     store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
+    for fingerprint in set(fingerprints):
+        same = [name for name, f in zip(sets, fingerprints) if f == fingerprint]
+        if len(same) > 1:
+            warnings.warn(f"sets {' and '.join(same)} hold the same images: no classifier can tell them apart")
     digests = {task.name: samples_digest(task) for task in tasks}
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []

@@ -16,11 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="state-dict file of each --model, in order; '-' for one that needs none")  # fmt: skip
     parser.add_argument("--name", action="append", help="observer name of each model, in order")
     parser.add_argument("--variant", default="original", help="for ablate run folders: the variant trained on")
-    parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class")
+    parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class (an .npz carries no "
+                        "labels)")  # fmt: skip
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--preset", help="a named sweep (see --list)")
     group.add_argument("--distortions", nargs="+", help="NAME, NAME:L1,L2,... or filter-bank specs (see --list)")
-    parser.add_argument("--class-names", nargs="+", help="classes of the model's outputs, in order (default: data's)")
+    parser.add_argument("--class-names", nargs="+",
+                        help="classes of the model's outputs, in order (default: an ablate run folder's own, else "
+                        "the data's sub-folder names, sorted)")  # fmt: skip
     parser.add_argument("--label-map", help="imagenet16, or a JSON file {class: [output indices]}")
     parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -46,10 +49,9 @@ def run(args: argparse.Namespace) -> None:
         return
     import json
 
-    from ..ablation.trained import resolve_model
     from ..errors import FreqprobeError
     from ..probe import probe
-    from ..probe.run import observer_name
+    from ..probe.run import load_observer, observer_name
 
     for option in ("model", "data", "out"):
         if not getattr(args, option):
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> None:
             label_map = json.loads(Path(label_map).read_text())
         except json.JSONDecodeError as err:
             raise FreqprobeError(f"{args.label_map}: not JSON ({err})") from None
-    models = [resolve_model(source, weights=w, variant=args.variant, device=args.device)
+    # a study's model carries its classes (real first), so the data folders are matched by name
+    models = [load_observer(source, weights=w, variant=args.variant, device=args.device)
               for source, w in zip(args.model, weights)]  # fmt: skip
     report = probe(
         models,

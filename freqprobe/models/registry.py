@@ -39,11 +39,16 @@ MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {
 
 
 class Classifier(nn.Module):
-    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation."""
+    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation.
+
+    ``class_names`` names the outputs in order when they are known (a study's classes, the
+    real set first); ``fp.probe`` and ``fp.attribute`` read it.
+    """
 
     def __init__(self, net: nn.Module, channels: int = 3) -> None:
         super().__init__()
         self.net = net
+        self.class_names: tuple[str, ...] | None = None
         self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
         self.register_buffer("std", torch.ones(1, channels, 1, 1))
 

@@ -13,6 +13,7 @@ every condition they share.
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import DataError
-from .trials import TrialSource, read_trials, with_keys
+from .trials import DEFAULT_DISTORTION, TrialSource, read_trial_groups, with_keys
 
 KEYS = ["distortion", "condition", "image"]
 COLUMNS = ("observer_a", "observer_b", "distortion", "condition", "observed", "expected", "kappa",
@@ -59,6 +60,20 @@ def _single_observer(trials: pd.DataFrame, which: str) -> pd.DataFrame:
     return trials
 
 
+def check_unique_images(keyed: pd.DataFrame) -> None:
+    """Raise ``DataError`` if an observer has one image twice in a condition (``keyed``: with ``image``)."""
+    columns = ["subj", *KEYS]
+    twice = keyed[keyed.duplicated(columns, keep=False)]
+    if twice.empty:
+        return
+    row = twice.iloc[0]
+    first, second = twice[(twice[columns] == row[columns]).all(axis=1)]["imagename"].iloc[:2]
+    of = f" of {row['distortion']}" if row["distortion"] != DEFAULT_DISTORTION else ""
+    names = f" ({first} and {second} have one image id, by model-vs-human's rule)" if first != second else ""
+    condition = f"condition {row['condition']!r}{of}"
+    raise DataError(f"observer {row['subj']} has image {row['image']} twice in {condition}{names}")
+
+
 def matched_pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Trials of two observers side by side (``correct_a``, ``correct_b``) over their shared conditions.
 
@@ -66,11 +81,8 @@ def matched_pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     saw different images in a condition they share.
     """
     names = a["subj"].iloc[0], b["subj"].iloc[0]
-    for own, name in zip((a, b), names):
-        twice = own[own.duplicated(KEYS)]
-        if not twice.empty:
-            row = twice.iloc[0]
-            raise DataError(f"observer {name} has image {row['image']} twice in condition {row['condition']!r}")
+    for own in (a, b):
+        check_unique_images(own)
     shared = a[["distortion", "condition"]].drop_duplicates().merge(b[["distortion", "condition"]].drop_duplicates())
     if shared.empty:
         seen = [", ".join(sorted(set(own["distortion"] + " " + own["condition"]))[:3]) for own in (a, b)]
@@ -98,15 +110,22 @@ def _summarise(merged: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return counts.assign(**values).drop(columns=["right_a", "right_b", "agree"]).reset_index()
 
 
-def error_consistency(trials_a: TrialSource, trials_b: TrialSource) -> dict[str, Any]:
+def error_consistency(trials_a: TrialSource, trials_b: TrialSource, distortion: str | None = None) -> dict[str, Any]:
     """Error consistency of two observers, each a trial table of one observer.
+
+    ``distortion``, as ``freqprobe consistency --distortion``: keep that distortion's
+    rows, and take a table without a ``distortion`` column (a human's
+    ``raw-data/contrast/*.csv``) to be of it; needed when one table has the column and
+    the other not.
 
     Returns ``observed``, ``expected``, ``kappa``, ``n_trials``, ``accuracy_a``,
     ``accuracy_b``, ``reason`` (why kappa is NaN, else empty), pooled over the conditions
     both saw, and ``conditions``: the same per ``(distortion, condition)`` as a table.
     """
-    a = with_keys(_single_observer(read_trials(trials_a), "a"))
-    b = with_keys(_single_observer(read_trials(trials_b), "b"))
+    sources = [[t] if isinstance(t, (pd.DataFrame, str, os.PathLike)) else list(t) for t in (trials_a, trials_b)]
+    read_a, read_b = read_trial_groups(sources, distortion)
+    a = with_keys(_single_observer(read_a, "a"))
+    b = with_keys(_single_observer(read_b, "b"))
     merged = matched_pair(a, b)
     pooled = _summarise(merged.assign(pooled="all"), ["pooled"]).iloc[0].drop("pooled").to_dict()
     pooled = {key: (value.item() if isinstance(value, np.generic) else value) for key, value in pooled.items()}
@@ -119,6 +138,7 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
     they share, and one pooled over the conditions of each distortion that has several
     (``condition == "all"``), as model-vs-human's consistency matrices pool them."""
     keyed = with_keys(trials)
+    check_unique_images(keyed)  # also for a single observer, who has no pair to be checked in
     observers = list(dict.fromkeys(keyed["subj"]))
     conditions = list(dict.fromkeys(zip(keyed["distortion"], keyed["condition"])))
     distortions = list(dict.fromkeys(keyed["distortion"]))

@@ -82,12 +82,16 @@ def make_decider(
     data_classes: Sequence[str],
     class_names: Sequence[str] | None = None,
     label_map: str | Mapping[str, Sequence[int]] | None = None,
+    model_classes: Sequence[str] | None = None,
+    model: str = "model",
 ) -> Decider:
     """The decision rule for a model on images of ``data_classes``.
 
-    ``class_names`` names the model's outputs in order (default: the data's classes);
-    ``label_map`` maps class names to output indices instead. The responses must cover
-    every class of the data.
+    ``class_names`` names the model's outputs in order; ``model_classes`` is the model's
+    own naming of them (a study's classes, ``real`` first), and ``class_names`` may not
+    contradict it; default: the data's classes. ``label_map`` maps class names to output
+    indices instead. The data's classes are matched to the responses by name, and must
+    all be among them.
     """
     if class_names is not None and label_map is not None:
         raise FreqprobeError("give class_names or label_map, not both")
@@ -101,10 +105,22 @@ def make_decider(
             raise FreqprobeError("every class of the label map needs one or more output indices >= 0")
         decider = Decider(tuple(str(name) for name in label_map), groups)
         what = "the label map"
+    elif model_classes is not None:
+        own = tuple(str(n) for n in model_classes)
+        if class_names is not None and tuple(str(n) for n in class_names) != own:
+            raise FreqprobeError(
+                f"model {model} has outputs for classes {', '.join(own)} (in this order), but class_names "
+                f"says {', '.join(map(str, class_names))}; leave class_names out, or rename with a label_map"
+            )
+        decider = Decider(own)
+        what = f"the classes of model {model}"
     else:
         decider = Decider(tuple(str(n) for n in (data_classes if class_names is None else class_names)))
         what = "the model's class names"
     missing = [name for name in data_classes if name not in decider.class_names]
     if missing:
-        raise FreqprobeError(f"{what} do not cover the data's class {missing[0]!r} ({', '.join(decider.class_names)})")
+        hint = "; name the data's class folders after them" if model_classes is not None and label_map is None else ""
+        raise FreqprobeError(
+            f"{what} do not cover the data's class {missing[0]!r} ({', '.join(decider.class_names)}){hint}"
+        )
     return decider

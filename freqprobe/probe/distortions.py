@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import FreqprobeError
-from ..transforms import Compose, Transform, transform
+from ..transforms import REGISTRY, Compose, Transform, transform
 from ..transforms.base import iter_batches
 from ..transforms.keyed_random import keyed_uniform
 from ..transforms.phase import PowerEqualize, odd_symmetric_phase
@@ -295,6 +295,7 @@ def parse_conditions(
         name, _, levels = str(item).partition(":")
         distortion = DISTORTIONS.get(name.strip())
         if distortion is None:
+            _check_known(str(item))
             conditions.append(filter_bank_condition(item))
             continue
         texts = re.split(r"\s*,\s*", levels.strip()) if levels.strip() else list(distortion.preset)
@@ -305,6 +306,17 @@ def parse_conditions(
         twice = next(key for key in keys if keys.count(key) > 1)
         raise FreqprobeError(f"condition {twice[1]!r} of {twice[0]} is listed twice")
     return conditions
+
+
+def _check_known(item: str) -> None:
+    """A one-line error for a name that is neither a benchmark distortion nor a transform."""
+    for stage in re.split(r"\+(?=\s*[A-Za-z_])", item):  # stages, as the filter bank splits them
+        name = stage.partition(":")[0].strip()
+        if name not in REGISTRY:
+            raise FreqprobeError(
+                f"unknown distortion {name!r} in {item!r}; benchmark distortions: {', '.join(DISTORTIONS)}; "
+                f"filter-bank transforms: {', '.join(sorted(REGISTRY))} (freqprobe probe --list)"
+            )
 
 
 def check_conditions(conditions: Sequence[Condition], height: int, width: int) -> None:

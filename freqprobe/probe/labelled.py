@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,10 @@ def load_labelled(source: LabelledSource, size: int | tuple[int, int] | None = N
     """A ``LabelledImages`` from a class-per-folder directory or ``(images, labels, class_names)``.
 
     ``images`` is anything ``load_images`` takes; ``labels`` are class indices or names.
-    ``size`` crops every image as ``load_images`` does.
+    An ``ImageSet`` loaded from such a folder (names ``class/file``) is labelled the same
+    way; an array or an ``.npz`` / ``.npy`` file carries no labels. Every non-hidden
+    sub-folder is a class and must hold images. ``size`` crops every image as
+    ``load_images`` does.
     """
     if isinstance(source, LabelledImages):
         return source
@@ -60,12 +64,35 @@ def load_labelled(source: LabelledSource, size: int | tuple[int, int] | None = N
             raise DataError("in-memory labelled images are a tuple (images, labels, class_names)")
         images, labels, class_names = source
         return _from_memory(images, labels, [str(name) for name in class_names], size)
-    images = load_images(source, size=size)
+    folder = None
+    if isinstance(source, ImageSet):
+        images = source if size is None else ImageSet(load_images(source.images, size=size).images, source.names,
+                                                      source.origin)  # fmt: skip
+    elif isinstance(source, (str, os.PathLike)) and not Path(source).exists():
+        raise DataError(f"{source}: no such folder")
+    elif isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
+        images, folder = load_images(source, size=size), Path(source)
+    else:
+        if isinstance(source, (str, os.PathLike)):
+            suffix = Path(source).suffix.lower()
+            what = f"{source}: an {suffix} file" if suffix in (".npz", ".npy") else f"{source}: a single file"
+        else:
+            what = f"an in-memory {type(source).__name__}"
+        raise DataError(
+            f"{what} carries no labels; probe data must be a folder with one sub-folder per class "
+            "(or, in Python, (images, labels, class_names))"
+        )
+    where = source if folder is not None else images.origin
     top = [name for name in images.names if "/" not in name]
     if top:
-        raise DataError(f"{source}: put images in one sub-folder per class; {top[0]!r} is at the top level")
+        raise DataError(f"{where}: put images in one sub-folder per class; {top[0]!r} is at the top level")
     categories = [name.split("/", 1)[0] for name in images.names]
     class_names = tuple(sorted(set(categories)))
+    if folder is not None:
+        empty = [d.name for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+                 and d.name not in class_names]  # fmt: skip
+        if empty:
+            raise DataError(f"{folder / empty[0]}: class folder without images (every sub-folder is a class)")
     index = {name: k for k, name in enumerate(class_names)}
     return LabelledImages(images, np.array([index[c] for c in categories], dtype=np.int64), class_names)
 

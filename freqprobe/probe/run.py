@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,9 @@ def probe(
         distortions: items as ``freqprobe.probe.distortions.parse_conditions`` takes them
             (``"low-pass:0,1,3"``, ``"contrast"``, ``"lowpass:0.1"``); default: none.
         preset: a named sweep instead (``"model-vs-human"``).
-        class_names: the classes of the model's outputs, in order (default: the data's).
+        class_names: the classes of the model's outputs, in order (default: the model's own,
+            for a model of ``fp.ablate`` or an ``nn.Module`` with a ``class_names``
+            attribute; else the data's). Data classes are matched to them by name.
         label_map: class name -> output indices, probabilities averaged over them
             (``"imagenet16"``: 1000 ImageNet classes to the 16 categories).
         names: observer names (default: dict keys, file stems, or ``model``, ``model-2``, …).
@@ -71,29 +74,42 @@ def probe(
 
     Returns:
         A ``ProbeReport`` (curves, trials, shape bias on cue-conflict images, consistency).
+
+    Models handed over as ``nn.Module`` are put in eval mode (and on ``device``) for the
+    probe and given back as they came: train/eval flags and device restored.
     """
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
     conditions = parse_conditions(distortions, preset, seed)
     check_conditions(conditions, *labelled.images.size)
-    decider = make_decider(labelled.class_names, class_names, label_map)
+    make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading
     names_table = pd.DataFrame({"imagename": labelled.images.names, "category": labelled.categories,
                                 "object_response": labelled.categories})  # fmt: skip
-    classes = {*labelled.class_names, *decider.class_names}
-    cue_conflict(names_table, classes)  # bad file names fail before any work
     _check_image_ids(names_table)
-    models = [_load(source, device) for source in sources]
-    batches = Batches(labelled.images, batch_size, device)
-    _check_outputs(models, observers, decider, labelled.images[:2].float(device))
-    for condition in conditions:
-        condition.fit(batches)
-    decisions = _sweep(conditions, batches, dict(zip(observers, models)), decider)
-    trials = _trial_table(decisions, decider, labelled.images.names, labelled.categories)
+    saved = [ModuleState(source) for source in sources if isinstance(source, nn.Module)]
+    try:
+        models = [load_observer(source, device=device) for source in sources]
+        deciders = {observer: make_decider(labelled.class_names, class_names, label_map, own_classes(net), observer)
+                    for observer, net in zip(observers, models)}  # fmt: skip
+        classes = {*labelled.class_names, *(name for d in deciders.values() for name in d.class_names)}
+        cue_conflict(names_table, classes)  # bad file names fail before any model runs
+        batches = Batches(labelled.images, batch_size, device)
+        _check_outputs(models, observers, deciders, labelled.images[:2].float(device))
+        for condition in conditions:
+            condition.fit(batches)
+        decisions = _sweep(conditions, batches, dict(zip(observers, models)), deciders)
+    finally:
+        for state in saved:
+            state.restore()
+    trials = _trial_table(decisions, deciders, labelled.images.names, labelled.categories)
+    responses = {observer: list(d.class_names) for observer, d in deciders.items()}
+    same = len({tuple(r) for r in responses.values()}) == 1
     settings = {
         "version": __version__, "observers": observers, "data": labelled.images.origin, "n_images": len(labelled),
         "size": list(labelled.images.size), "data_classes": list(labelled.class_names),
-        "response_classes": list(decider.class_names), "distortions": distortions, "preset": preset, "seed": seed,
+        "response_classes": next(iter(responses.values())) if same else responses,
+        "distortions": distortions, "preset": preset, "seed": seed,
         "label_map": label_map if label_map is None or isinstance(label_map, str)
         else {name: list(indices) for name, indices in label_map.items()},
         "chance": 1 / len(labelled.class_names),
@@ -140,41 +156,137 @@ def _check_image_ids(table: pd.DataFrame) -> None:
         )
 
 
-def _load(source: Any, device: torch.device) -> nn.Module:
+class ModuleState:
+    """The train/eval flag of every sub-module of a caller's model, and its device, to give
+    the model back as it came."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        self.flags = [(m, m.training) for m in module.modules()]
+        devices = {t.device for t in (*module.parameters(), *module.buffers())}
+        self.device = devices.pop() if len(devices) == 1 else None
+
+    def restore(self) -> None:
+        for m, flag in self.flags:
+            m.training = flag
+        if self.device is not None:
+            tensors = (*self.module.parameters(), *self.module.buffers())
+            if tensors and tensors[0].device != self.device:
+                self.module.to(self.device)
+
+
+def load_observer(
+    source: Any,
+    *,
+    weights: str | os.PathLike | None = None,
+    variant: str = "original",
+    seed: int | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module:
+    """A model to probe, as ``resolve_model`` gives it, in eval mode on ``device``.
+
+    A model of an ``fp.ablate`` study (its ``AblationResult`` or run folder) comes with
+    ``class_names``: the study's classes in the order of its outputs (``real`` first),
+    read from the run's record (``runs/<key>.json``, ``spec.classes``).
+    """
+    from ..ablation import AblationResult
     from ..ablation.trained import resolve_model
 
-    return resolve_model(source, device=device)
+    if isinstance(source, (str, os.PathLike)) and (Path(source) / "results.csv").is_file():
+        source = AblationResult.load(source)
+    if not isinstance(source, AblationResult):
+        if seed is not None:
+            raise FreqprobeError("a seed picks a study's model; this model is not a study")
+        return resolve_model(source, weights=weights, device=device)
+    if weights is not None:
+        raise FreqprobeError("weights= goes with a module:factory model; a study loads its own weights")
+    model = resolve_model(source, variant=variant, seed=seed, device=device)
+    classes = study_classes(source, variant, seed)
+    if classes is not None:
+        model.class_names = classes
+    return model
 
 
-def _check_outputs(models: Sequence[nn.Module], observers: Sequence[str], decider: Decider, x: Tensor) -> None:
+def study_classes(result: Any, variant: str = "original", seed: int | None = None) -> tuple[str, ...] | None:
+    """The classes, in output order, of the model ``result.model(variant, seed)`` gives
+    (the same choice of run: the first recipe, the main task, the first seed)."""
+    table, store = result.table, result.store
+    if store is None or table.empty:
+        return None
+    recipe = str(table["recipe"].iloc[0])
+    trained = table[(table["train_variant"] == variant) & (table["recipe"] == recipe) & (table["task"] != "null")]
+    if trained.empty:
+        return None
+    task = str(trained["task"].iloc[0])
+    seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
+    rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
+    record = store.record(str(rows["run"].iloc[0])) if not rows.empty else None
+    classes = (record or {}).get("spec", {}).get("classes")
+    return tuple(str(name) for name in classes) if classes else None
+
+
+def own_classes(model: nn.Module) -> tuple[str, ...] | None:
+    """A model's own names of its outputs: its ``class_names`` attribute (a study's model
+    has one), when that is a sequence of strings."""
+    names = getattr(model, "class_names", None)
+    if isinstance(names, (list, tuple)) and names and all(isinstance(name, str) for name in names):
+        return tuple(names)
+    return None
+
+
+def _check_outputs(models: Sequence[nn.Module], observers: Sequence[str], deciders: dict[str, Decider],
+                   x: Tensor) -> None:  # fmt: skip
     with torch.inference_mode():
         for observer, net in zip(observers, models):
             outputs = net(x)
             if not isinstance(outputs, Tensor):
                 raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
-            decider.check_outputs(outputs, observer)
+            deciders[observer].check_outputs(outputs, observer)
 
 
-def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, nn.Module], decider: Decider) -> dict:
+def undefined_decisions(outputs: Tensor) -> Tensor:
+    """How many rows of ``(N, K)`` scores have no arg-max to speak of: a NaN, or a tie at
+    infinity (all ``-inf``, or several ``+inf``)."""
+    top = outputs.amax(dim=1, keepdim=True)
+    tied_at_infinity = ((outputs == top) & outputs.isinf()).sum(dim=1) > 1
+    return (outputs.isnan().any(dim=1) | tied_at_infinity).sum()
+
+
+def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, nn.Module],
+           deciders: dict[str, Decider]) -> dict:  # fmt: skip
     """``(observer, distortion, condition) -> [decisions per batch]``: each batch is
-    distorted once and shown to every model."""
+    distorted once and shown to every model. Warns (once per model) about decisions made
+    on NaN scores."""
     decisions = {(o, c.distortion, c.label): [] for o in models for c in conditions}
+    undefined = {observer: 0 for observer in models}
+    total = 0
     with torch.inference_mode():
         for condition in conditions:
             for index, x in batches:
                 distorted = condition(x, index)
+                total += len(x)
                 for observer, net in models.items():
                     # a copy per model: one that edits its input in place cannot change what the next sees
-                    decided = decider.decide(net(distorted.clone())).cpu()
+                    outputs = net(distorted.clone())
+                    undefined[observer] += int(undefined_decisions(outputs))
+                    decided = deciders[observer].decide(outputs).cpu()
                     decisions[observer, condition.distortion, condition.label].append(decided)
+    for observer, count in undefined.items():
+        if count:
+            warnings.warn(
+                f"model {observer} gave NaN (or tied infinite) scores on {count} of {total} trials; their "
+                "decisions are arbitrary (the arg-max of NaN) and count in its accuracy",
+                stacklevel=3,
+            )
     return decisions
 
 
-def _trial_table(decisions: dict, decider: Decider, imagenames: list[str], categories: list[str]) -> pd.DataFrame:
-    responses = np.array(decider.class_names, dtype=object)
+def _trial_table(decisions: dict, deciders: dict[str, Decider], imagenames: list[str],
+                 categories: list[str]) -> pd.DataFrame:  # fmt: skip
+    responses = {observer: np.array(d.class_names, dtype=object) for observer, d in deciders.items()}
     parts = [
         pd.DataFrame({"subj": observer, "distortion": distortion, "condition": label, "imagename": imagenames,
-                      "category": categories, "object_response": responses[torch.cat(chunks).numpy()]})
+                      "category": categories, "object_response": responses[observer][torch.cat(chunks).numpy()]})
         for (observer, distortion, label), chunks in decisions.items()
     ]  # fmt: skip
     return pd.concat(parts, ignore_index=True)[list(TRIAL_COLUMNS)]

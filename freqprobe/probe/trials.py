@@ -17,6 +17,7 @@ image. (Hence names that differ only before their last ``_`` are one image too.)
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -53,36 +54,67 @@ def read_trials(sources: TrialSource | Sequence[TrialSource], distortion: str | 
     Column names are lower-cased; ``condition`` defaults to ``"all"``. With ``distortion``,
     tables that have a ``distortion`` column keep only its rows, and tables without one
     are taken to be of it; without, either every table has the column or none has.
+    An empty ``object_response`` (no answer) counts as a wrong answer, as model-vs-human
+    counts its ``na``; a warning gives how many there are.
     """
     if isinstance(sources, (pd.DataFrame, str, os.PathLike)):
         sources = [sources]
-    tables = [_read_one(source) for source in sources]
-    if not tables:
-        raise DataError("no trial tables given")
-    has_column = ["distortion" in table.columns for table in tables]
-    if distortion is None and any(has_column) and not all(has_column):
-        raise DataError("some trial tables have a distortion column and some not; pick one distortion")
-    normalised = []
-    for table in tables:
-        if "distortion" not in table.columns:
-            table["distortion"] = distortion or DEFAULT_DISTORTION
-        elif distortion is not None:
-            table = table[table["distortion"] == distortion]
-        normalised.append(table)
-    trials = pd.concat(normalised, ignore_index=True)
-    if trials.empty:
-        raise DataError(f"no trials of distortion {distortion!r}")
+    (trials,) = read_trial_groups([sources], distortion)
     return trials
+
+
+def read_trial_groups(groups: Sequence[Sequence[TrialSource]], distortion: str | None = None) -> list[pd.DataFrame]:
+    """One trial table per group of sources (say, one per observer), read as ``read_trials``
+    reads them, with the rule for the ``distortion`` column applied across all groups."""
+    tables = [[_read_one(source) for source in group] for group in groups]
+    if any(not group for group in tables):
+        raise DataError("no trial tables given")
+    has_column = ["distortion" in table.columns for group in tables for table in group]
+    if distortion is None and any(has_column) and not all(has_column):
+        raise DataError(
+            "some trial tables have a distortion column and some not; pick one distortion "
+            "(distortion= in Python, --distortion on the command line)"
+        )
+    combined = []
+    for group in tables:
+        normalised = []
+        for table in group:
+            if "distortion" not in table.columns:
+                table["distortion"] = distortion or DEFAULT_DISTORTION
+            elif distortion is not None:
+                table = table[table["distortion"] == distortion]
+            normalised.append(table)
+        trials = pd.concat(normalised, ignore_index=True)
+        if trials.empty:
+            raise DataError(f"no trials of distortion {distortion!r}")
+        combined.append(trials)
+    unanswered = sum(int((trials["object_response"] == "").sum()) for trials in combined)
+    if unanswered:
+        total = sum(len(trials) for trials in combined)
+        warnings.warn(
+            f"{unanswered} of {total} trials have an empty object_response; they count as wrong answers "
+            "(as model-vs-human counts 'na')",
+            stacklevel=3,
+        )
+    return combined
 
 
 def _read_one(source: TrialSource) -> pd.DataFrame:
     where = "trial table" if isinstance(source, pd.DataFrame) else str(source)
     if isinstance(source, pd.DataFrame):
         table = source.copy()
+    elif not isinstance(source, (str, os.PathLike)):
+        raise DataError(f"a trial table is a CSV file or a DataFrame, got {type(source).__name__}")
     else:
         if not Path(source).is_file():
             raise DataError(f"{source}: no such file")
-        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+        try:
+            table = pd.read_csv(source, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{source}: empty file; a trial table needs columns {', '.join(REQUIRED)}") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise DataError(f"{source}: not a CSV trial table ({first})") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
@@ -92,7 +124,7 @@ def _read_one(source: TrialSource) -> pd.DataFrame:
     if "condition" not in table.columns:
         table["condition"] = DEFAULT_CONDITION
     for column in (*REQUIRED, "condition", *(["distortion"] if "distortion" in table.columns else [])):
-        table[column] = table[column].astype(str).str.strip()
+        table[column] = table[column].fillna("").astype(str).str.strip()
     return table
 
 
