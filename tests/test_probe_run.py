@@ -65,6 +65,7 @@ def test_a_texture_reader_has_shape_bias_zero_and_a_shape_reader_one(cue_conflic
     # on the conflicting images one reader is always right where the other is wrong
     pooled = report.consistency.iloc[0]
     assert pooled["accuracy_a"] == 1.0 and pooled["accuracy_b"] == 0.5 and np.isnan(pooled["kappa"])
+    assert repr(report).startswith("ProbeReport: observers shape, texture; 24 trials") and "<table" in report._repr_html_()
 
 
 def planted_wave_set(n: int = 40, seed: int = 0) -> tuple[torch.Tensor, np.ndarray, list[str]]:

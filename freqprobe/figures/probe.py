@@ -7,17 +7,18 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from ..probe.distortions import DISTORTIONS
 from ..transforms import REGISTRY
+from .common import subplots
 
 
 def _grid(n: int, width: float, height: float, columns: int = 4) -> tuple[Figure, np.ndarray]:
     cols = min(columns, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     axes = axes.ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -33,7 +34,7 @@ def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
     reference = curves[curves["distortion"] == "original"].set_index("model")["accuracy"]
     distortions = [d for d in dict.fromkeys(curves["distortion"]) if d != "original"] or ["original"]
     fig, axes = _grid(len(distortions), 3.0, 2.6)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     observers = list(dict.fromkeys(curves["model"]))
     for ax, distortion in zip(axes, distortions):
         rows = curves[curves["distortion"] == distortion]
@@ -81,7 +82,7 @@ def plot_shape_bias(table: pd.DataFrame) -> Figure:
     per distortion and condition."""
     groups = list(dict.fromkeys(zip(table["distortion"], table["condition"])))
     fig, axes = _grid(len(groups), 3.6, 0.3 * table["class"].nunique() + 1.4, columns=3)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (distortion, condition) in zip(axes, groups):
         rows = table[(table["distortion"] == distortion) & (table["condition"] == condition)]
         classes = sorted(set(rows["class"]) - {"all"})

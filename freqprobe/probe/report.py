@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
 from .consistency import consistency_table
@@ -39,8 +40,8 @@ if TYPE_CHECKING:
 TABLES = ("curves", "trials", "shape_bias", "consistency")
 
 
-@dataclasses.dataclass
-class ProbeReport:
+@dataclasses.dataclass(repr=False)
+class ProbeReport(TableDisplay):
     """Accuracy curves, trials, shape bias and error consistency of one or more observers."""
 
     curves: pd.DataFrame
@@ -108,14 +109,19 @@ class ProbeReport:
 
         return plot_curves(self.curves, chance=self.settings.get("chance"))
 
-    def _repr_html_(self) -> str:
-        return self.curves._repr_html_()
+    shown_table = "curves"
+
+    def describe(self) -> str:
+        curves = self.curves
+        distortions = [d for d in dict.fromkeys(curves["distortion"]) if d != "original"]
+        return (
+            f"observers {', '.join(dict.fromkeys(curves['model']))}; {len(self.trials)} trials; "
+            f"distortions {', '.join(distortions) or 'none'}"
+        )
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     """Redraw the figures of a run folder from its saved tables."""
-    from matplotlib import pyplot as plt
-
     from ..figures import save_figure
     from ..figures.probe import plot_consistency, plot_shape_bias
 
@@ -128,5 +134,4 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     paths = []
     for fig, stem in figures:
         paths += save_figure(fig, Path(folder) / stem)
-        plt.close(fig)
     return paths
