@@ -16,7 +16,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from matplotlib import pyplot as plt
 
 import freqprobe as fp
 from freqprobe.figures import save_figure
@@ -44,7 +43,6 @@ def main() -> None:
     for fig, stem in ((report.plot(), "attribution"), (report.plot_pixels("gradcam"), "gradcam")):
         for path in save_figure(fig, args.figures / stem):
             print(f"wrote {path}")
-        plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ def test_a_module_factory_with_weights_loads_them_safely(tmp_path: Path, npz_set
         (["--model", "nowhere:net"], "cannot import net from nowhere"),
         (["--no-model", "--edges", "0.3", "0.2"], "edges must increase strictly"),
         (["--no-model", "--target", "2"], "target=2 is out of range"),
+        (["--no-model", "--classes", "0", "2"], "fake class=2 is out of range"),
         (["--no-model", "--methods", "lime"], "methods: unknown 'lime'"),
         (["--no-model", "--variant", "power_equalize"], "a transform fitted on a set cannot be attributed"),
         (["--no-model", "--variant", "repr:dct8", "--pixel-methods", "gradcam"], "gradcam: the model reads repr:dct8"),
@@ -84,6 +85,44 @@ def test_bad_input_exits_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2 and reason in err and err.count("\n") == 1
     assert not (tmp_path / "run").exists()  # no model trained, no table written
+
+
+def three_outputs() -> nn.Module:
+    """A user's classifier with 3 logits."""
+    torch.manual_seed(2)
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def test_a_model_with_three_outputs_needs_classes(tmp_path: Path, npz_sets, capsys: pytest.CaptureFixture[str]) -> None:
+    real, fake = npz_sets
+    args = ["attribute", "--real", real, "--fake", fake, "--model", "test_attribution_cli:three_outputs", *QUICK]
+    args += ["--pixel-methods"]
+    assert main([*args, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert "the model gives 3 logits" in err and "--classes REAL FAKE" in err and err.count("\n") == 1
+    assert not (tmp_path / "refused").exists()
+    assert main([*args, "--out", str(tmp_path / "run"), "--classes", "2", "0"]) == 0
+    report = fp.AttributionReport.load(tmp_path / "run")
+    assert report.settings["classes"] == [2, 0]
+    options = {"bands": 4, "methods": ["ablation"], "pixel_methods": [], "n_images": 8, "device": "cpu"}
+    expected = fp.attribute(three_outputs(), real, fake, classes=(2, 0), **options)
+    pd.testing.assert_frame_equal(report.table, expected.table, check_dtype=False)
+    assert main([*args, "--out", str(tmp_path / "bad"), "--classes", "0", "3"]) == 2
+    assert "fake class=3 is out of range" in capsys.readouterr().err
+
+
+def test_the_study_sets_swapped_exit_2_with_one_line(
+    tmp_path: Path, npz_sets, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real, fake = npz_sets
+    study = tmp_path / "study"
+    fp.ablate(fp.load_images(real), fp.load_images(fake), ["original"], seeds=1, null=False, progress=False,
+              out=study, device="cpu")  # fmt: skip
+    args = ["attribute", "--real", fake, "--fake", real, "--model", str(study), *QUICK, "--pixel-methods"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "swapped" in err and "--real" in err and err.count("\n") == 1
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_demo_adds_a_band_attribution_of_its_model(tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ def test_the_run_folder_round_trips_and_redraws(tmp_path: Path, demo) -> None:
     assert loaded.maps["heatmap"].shape == (2, 16, 16) and loaded.maps["fourier_sensitivity"].shape == (2, 16, 16)
     assert loaded.maps["band_ablation"].shape == (12, 8) and loaded.maps["pixel_gradcam"].shape == (8, 16, 16)
     assert report.settings["images"].startswith("all images")
+    assert repr(report).startswith("AttributionReport: 8 bands by ablation") and "<table" in report._repr_html_()
 
 
 def test_group_importances_are_the_means_over_their_images(demo) -> None:
@@ -148,7 +149,7 @@ def test_a_representation_model_sees_the_band_weighted_image_through_its_variant
     model = dct8_reader()
     report = fp.attribute(
         model, real, fake, bands=4, methods=["ablation"], pixel_methods=["ig", "occlusion"], variant="repr:dct8",
-        device="cpu",
+        baseline="zero", target="true", device="cpu",
     )  # fmt: skip
     # reference: the score drop when band 2 is removed by a NumPy FFT *before* the DCT
     x, labels = torch.cat([real.float("cpu"), fake.float("cpu")]), torch.from_numpy(report.maps["labels"])

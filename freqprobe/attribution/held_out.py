@@ -16,6 +16,7 @@ from torch import Tensor
 from ..ablation import AblationResult
 from ..ablation.tasks import build_tasks, samples_digest
 from ..data import ImageSet
+from ..errors import FreqprobeError
 
 #: ``fp.ablate``'s split defaults, the only split that can be rebuilt without its arguments.
 DEFAULT_TEST_SIZE = 0.2
@@ -45,12 +46,30 @@ def study_test_images(
     (a ``study_run`` row), or ``(None, note)``.
 
     The note says which images are used and why (for the settings and the CLI).
+
+    Raises:
+        FreqprobeError: the sets are the study's, swapped (real given as fake and fake as real).
     """
     record = result.store.record(str(run["run"])) if run is not None and result.store is not None else None
     if record is None:
         return None, "all images (the study's records are not available)"
     spec = record["spec"]
-    if tuple(spec["data"]) != (real.fingerprint(), fake.fingerprint()):
+    given = (real.fingerprint(), fake.fingerprint())
+    study_real, study_fakes = spec["data"][0], tuple(spec["data"][1:])
+    if given[0] in study_fakes and given[1] == study_real:
+        raise FreqprobeError(
+            "the real and fake sets are the study's fake and real sets, swapped (the model's classes would be "
+            "reversed): give the study's real set as real (--real) and its fake set as fake (--fake)"
+        )
+    if tuple(spec["data"]) != given:
+        reversed_sets = (("real", "fake", given[0] in study_fakes), ("fake", "real", given[1] == study_real))
+        for name, other, reversed_class in reversed_sets:
+            if reversed_class:
+                warnings.warn(
+                    f"the {name} set is the study's {other} set: its images are attributed as {name}, "
+                    "the reverse of the class the model learnt for them",
+                    stacklevel=3,
+                )
         return None, "all images (not the study's sets, so none was trained on, unless they overlap)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # class balancing was reported when the study ran

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..display import TableDisplay
 from ..errors import DataError
 from ..io import write_arrays_and_settings, write_table
 
@@ -36,8 +37,8 @@ TABLES = ("bands", "sensitivity")
 CLASS_NAMES = ("real", "fake")
 
 
-@dataclasses.dataclass
-class AttributionReport:
+@dataclasses.dataclass(repr=False)
+class AttributionReport(TableDisplay):
     """Why a classifier tells real from fake: per band, per Fourier coefficient, per pixel.
 
     ``table`` is the band table (``bands.csv``); ``sensitivity`` the radial profile of the
@@ -108,14 +109,18 @@ class AttributionReport:
 
         return pixel_means_figure({m: self.maps[f"pixel_mean_{m}"] for m in self.pixel_methods})
 
-    def _repr_html_(self) -> str:  # a notebook shows the band table
-        return self.bands._repr_html_()
+    shown_table = "bands"
+
+    def describe(self) -> str:
+        ranking = self.ranking
+        first = ranking.iloc[0]
+        where = f"{first['f_lo']:.3g}-{first['f_hi']:.3g} cycles/px"
+        methods = self.settings["methods"]
+        return f"{len(ranking)} bands by {', '.join(methods)}; ranked first by {methods[0]}: {where}"
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     """Redraw the figures of a run folder from its saved tables and maps."""
-    from matplotlib import pyplot as plt
-
     from ..figures import save_figure
 
     folder = Path(folder)
@@ -128,5 +133,4 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
     paths = []
     for stem, fig in figures.items():
         paths += save_figure(fig, folder / stem)
-        plt.close(fig)
     return paths

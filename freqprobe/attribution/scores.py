@@ -1,10 +1,11 @@
 """What is attributed: one score per image, read from a classifier's logits.
 
-``target="true"`` (default): each image's own class logit (the fake class for generated
-images, the real class for real ones), so an importance says how much a band or a pixel
-supports the *correct* decision. ``target="margin"``: the own logit minus the other class's
-(the log-odds of the correct decision for a binary softmax model; a constant shift of both
-logits does not move it). An int ``k``: logit ``k`` for every image.
+``target="margin"`` (default): each image's own class logit minus the other class's (the
+fake minus the real logit for generated images, the reverse for real ones): the log-odds of
+the correct decision for a binary softmax model, so an importance says how much a band or
+a pixel supports the *correct* decision, and a shift common to both logits (which a softmax
+ignores) does not move it. ``target="true"``: the own class logit alone. An int ``k``:
+logit ``k`` for every image.
 """
 
 from __future__ import annotations

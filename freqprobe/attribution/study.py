@@ -31,6 +31,10 @@ ImageSource = ImageSet | str | os.PathLike[str] | np.ndarray | torch.Tensor
 ModelSource = AblationResult | nn.Module | Callable[[Tensor], Tensor] | str | os.PathLike[str]
 #: Pixel-map examples drawn per class in the per-image figures.
 SHOWN_PER_CLASS = 4
+#: What a band gain of 0 means: the other class's band (``swap``) or nothing (``zero``).
+BASELINES = ("swap", "zero")
+#: Keeps the references' draw apart from the images' draw of the same ``sample_seed``.
+REFERENCE_SEED_OFFSET = 7919
 
 
 def attribute(
@@ -43,8 +47,9 @@ def attribute(
     sectors: int = 1,
     pixel_methods: Sequence[str] = PIXEL_METHODS,
     heatmap: bool = False,
-    target: str | int = "true",
-    classes: tuple[int, int] = (0, 1),
+    target: str | int = "margin",
+    classes: tuple[int, int] | None = None,
+    baseline: str = "swap",
     variant: str = "original",
     seed: int | None = None,
     recipe: str | None = None,
@@ -77,9 +82,14 @@ def attribute(
         pixel_methods: of ``ig``, ``smoothgrad``, ``gradcam``, ``occlusion`` (``()`` for none).
         heatmap: also compute the Fourier heat map (Yin et al.; H x (W/2 + 1) passes over
             ``heatmap_images`` per class, the costly part).
-        target: ``"true"`` (each image's own class logit), ``"margin"`` (own minus other
-            logit) or a logit index (``freqprobe.attribution.scores``).
-        classes: the logit indices of the real and the fake class.
+        target: ``"margin"`` (own class logit minus the other's: the decision), ``"true"``
+            (each image's own class logit) or a logit index (``freqprobe.attribution.scores``).
+        classes: the logit indices of the real and the fake class; default ``(0, 1)`` for a
+            model with 2 outputs, required for any other number of outputs.
+        baseline: what a band's gain of 0 means for the band methods: ``"swap"`` (default)
+            puts in the band of an image of the other class (drawn with ``sample_seed``), so
+            an importance measures how much a band's *difference between the classes* moves
+            the score; ``"zero"`` removes the band (with DC, the image mean: far from the data).
         variant: the images pass through this transform before the model (for a study:
             also which of its models). Band gains, the Fourier maps and the pixel maps act
             on the image before it; for a representation (``repr:dct8``, ...) the model
@@ -99,8 +109,13 @@ def attribute(
         batch_size: the most images in one forward pass.
         gradcam_layer: the module name (``model.named_modules()``) for Grad-CAM; default the
             last block with a feature map larger than 1x1. With ``gradcam``, the model's
-            in-place activations are switched off (Captum's hooks need their outputs intact).
+            in-place activations are switched off (Captum's hooks need their outputs intact)
+            while it runs.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda:1"``, ...
+
+    A model given as an ``nn.Module`` is attributed in eval mode on ``device`` and comes back
+    as it was, also after an error: every module's training flag, in-place flags, and the
+    device of its parameters.
 
     Returns:
         An ``AttributionReport`` (``.table``, ``.save(dir)``, ``.plot()``).
@@ -108,7 +123,7 @@ def attribute(
     Raises:
         FreqprobeError: unknown methods, bands outside the spectrum or empty at this size,
             a model that does not map (N, 3, H, W) to (N, K) logits, a target or class out
-            of range, sets of different sizes, a variant fitted on a set, ``gradcam``
+            of range, no ``classes`` for a model with other than 2 outputs, sets of different sizes, a variant fitted on a set, ``gradcam``
             through a representation, ``seed``/``recipe`` without a study or ``weights``
             with one — all before any attribution.
 
@@ -136,8 +151,10 @@ def attribute(
     )
     if not heatmap_eps > 0:
         raise FreqprobeError(f"heatmap_eps={heatmap_eps} must be > 0")
-    if len(classes) != 2:
+    if classes is not None and len(classes) != 2:
         raise FreqprobeError(f"classes={tuple(classes)}: give the logit indices of the real and the fake class")
+    if baseline not in BASELINES:
+        raise FreqprobeError(f"baseline={baseline!r}; choose {' or '.join(BASELINES)}")
     device = resolve_device(device)
     sets = [source_set if isinstance(source_set, ImageSet) else load_images(source_set) for source_set in (real, fake)]
     _check_sets(sets)
@@ -146,72 +163,76 @@ def attribute(
     variant_transform = check_variant(variant, (height, width), pixel_methods)
 
     study = AblationResult.load(source) if _is_run_folder(source) else source
-    model, run = _load_model(study, str(variant_transform), seed, recipe, weights, device)
-    sample = torch.cat([s[:1].float(device) for s in sets])
-    n_logits = count_logits(lambda x: model(variant_transform(x)), sample)
-    chosen_target = resolve_target(target, tuple(classes), n_logits)
-    scores = DecisionScores(model, chosen_target, None if str(variant_transform) == "original" else variant_transform)
-    if "gradcam" in pixel_methods:
-        layer = find_gradcam_layer(model, gradcam_layer, variant_transform(sample))
-    else:
-        layer = None
+    with restored(source):  # the caller's module comes back as it was: mode, in-place flags, device
+        model, run = _load_model(study, str(variant_transform), seed, recipe, weights, device)
+        sample = torch.cat([s[:1].float(device) for s in sets])
+        n_logits = count_logits(lambda x: model(variant_transform(x)), sample)
+        classes = default_classes(classes, n_logits)
+        chosen_target = resolve_target(target, classes, n_logits)
+        applied = None if str(variant_transform) == "original" else variant_transform
+        scores = DecisionScores(model, chosen_target, applied)
+        if "gradcam" in pixel_methods:
+            layer = find_gradcam_layer(model, gradcam_layer, variant_transform(sample))
+        else:
+            layer = None
 
-    held_out, images_note = (None, "all images (a model, not a study)")
-    if isinstance(study, AblationResult):
-        held_out, images_note = study_test_images(study, run, *sets)
-    generator = torch.Generator().manual_seed(sample_seed)
-    positions = held_out or tuple(torch.arange(len(images)) for images in sets)
-    sets = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
-    labelled = _Labelled(sets, chosen_target, device, max(1, batch_size // 8))
+        held_out, images_note = (None, "all images (a model, not a study)")
+        if isinstance(study, AblationResult):
+            held_out, images_note = study_test_images(study, run, *sets)
+        generator = torch.Generator().manual_seed(sample_seed)
+        positions = held_out or tuple(torch.arange(len(images)) for images in sets)
+        sets = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
+        references = _references(sets, sample_seed) if baseline == "swap" else None
+        labelled = _Labelled(sets, chosen_target, device, max(1, batch_size // 8), references)
 
-    gain_model = BandGainModel(scores, layout.half_masks(height, width, device))
-    per_image = {}
-    for method in methods:
-        with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
-            values = band_attributions(
-                gain_model, labelled.batches(), method, shapley_samples=shapley_samples, ig_steps=ig_steps,
-                max_batch=batch_size,
-            )  # fmt: skip
-        per_image[method] = values.numpy()
-    bands_table = importance_table(
-        per_image, labelled.labels.numpy(), layout.table(height, width), bootstrap, sample_seed
-    )
-    sensitivity = fourier_sensitivity(scores, labelled.batches(with_labels=True), height, width)
-    maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
-    maps.update({f"band_{method}": values for method, values in per_image.items()})
-    with seeded(sample_seed, device):  # SmoothGrad's noise too
-        maps.update(_pixel_results(scores, labelled, pixel_methods, pixel_images, ig_steps, batch_size, layer))
-    settings = {
-        "version": __version__,
-        "model": _describe(source),
-        "variant": str(variant_transform),
-        "seed": None if run is None else int(run["seed"]),
-        "recipe": None if run is None else str(run["recipe"]),
-        "target": target,
-        "classes": list(classes),
-        "images": images_note,
-        "n_images": [len(s) for s in sets],
-        "origins": [s.origin for s in sets],
-        "height": height,
-        "width": width,
-        "edges": list(layout.edges),
-        "sectors": layout.sectors,
-        "methods": list(methods),
-        "pixel_methods": list(pixel_methods),
-        "shapley_samples": shapley_samples,
-        "ig_steps": ig_steps,
-        "bootstrap": bootstrap,
-        "sample_seed": sample_seed,
-        "device": str(device),
-    }
-    if heatmap:
-        shown = [images[:heatmap_images] for images in sets]
-        error_maps, clean_errors = _heatmap(scores, shown, classes, heatmap_eps, batch_size, generator, device)
-        maps["heatmap"] = error_maps.numpy()
-        settings.update(
-            heatmap_eps=heatmap_eps, heatmap_images=[len(s) for s in shown], clean_error=clean_errors.tolist()
-        )
-    return AttributionReport(bands_table, _profile_table(sensitivity), maps, settings)
+        gain_model = BandGainModel(scores, layout.half_masks(height, width, device))
+        per_image = {}
+        for method in methods:
+            with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
+                values = band_attributions(
+                    gain_model, labelled.batches(with_references=True), method,
+                    shapley_samples=shapley_samples, ig_steps=ig_steps, max_batch=batch_size,
+                )  # fmt: skip
+            per_image[method] = values.numpy()
+        table = layout.table(height, width)
+        bands_table = importance_table(per_image, labelled.labels.numpy(), table, bootstrap, sample_seed)
+        sensitivity = fourier_sensitivity(scores, labelled.batches(with_labels=True), height, width)
+        maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
+        maps.update({f"band_{method}": values for method, values in per_image.items()})
+        with seeded(sample_seed, device):  # SmoothGrad's noise too
+            maps.update(_pixel_results(scores, labelled, pixel_methods, pixel_images, ig_steps, batch_size, layer))
+        settings = {
+            "version": __version__,
+            "model": _describe(source),
+            "variant": str(variant_transform),
+            "seed": None if run is None else int(run["seed"]),
+            "recipe": None if run is None else str(run["recipe"]),
+            "target": target,
+            "classes": list(classes),
+            "baseline": baseline,
+            "images": images_note,
+            "n_images": [len(s) for s in sets],
+            "origins": [s.origin for s in sets],
+            "height": height,
+            "width": width,
+            "edges": list(layout.edges),
+            "sectors": layout.sectors,
+            "methods": list(methods),
+            "pixel_methods": list(pixel_methods),
+            "shapley_samples": shapley_samples,
+            "ig_steps": ig_steps,
+            "bootstrap": bootstrap,
+            "sample_seed": sample_seed,
+            "device": str(device),
+        }
+        if heatmap:
+            shown = [images[:heatmap_images] for images in sets]
+            error_maps, clean_errors = _heatmap(scores, shown, classes, heatmap_eps, batch_size, generator, device)
+            maps["heatmap"] = error_maps.numpy()
+            settings.update(
+                heatmap_eps=heatmap_eps, heatmap_images=[len(s) for s in shown], clean_error=clean_errors.tolist()
+            )
+        return AttributionReport(bands_table, _profile_table(sensitivity), maps, settings)
 
 
 def check_options(
@@ -270,20 +291,94 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-class _Labelled:
-    """The chosen real and fake images as batches of ``(float images, Captum targets[, labels])``."""
+@contextlib.contextmanager
+def restored(source: object) -> Iterator[None]:
+    """Give a caller's ``nn.Module`` back as it came, whatever happens in the block.
 
-    def __init__(self, sets: list[ImageSet], target: Target, device: torch.device, batch: int) -> None:
+    ``attribute`` puts the model in eval mode, moves it to the device and (for Grad-CAM)
+    switches off its in-place activations; on exit every module's ``training`` flag and
+    ``inplace`` attribute are restored, and the parameters and buffers go back to the
+    device they were on (when they were all on one).
+    """
+    if not isinstance(source, nn.Module):
+        yield
+        return
+    modules = list(source.modules())
+    training = [module.training for module in modules]
+    inplace = [(module, module.inplace) for module in modules if isinstance(getattr(module, "inplace", None), bool)]
+    devices = {t.device for t in (*source.parameters(), *source.buffers())}
+    try:
+        yield
+    finally:
+        for module, mode in zip(modules, training):
+            module.training = mode
+        for module, flag in inplace:
+            module.inplace = flag
+        if len(devices) == 1:
+            source.to(devices.pop())
+
+
+def default_classes(classes: Sequence[int] | None, n_logits: int) -> tuple[int, int]:
+    """The logit indices of the real and fake class: ``classes``, or ``(0, 1)`` for a 2-output model.
+
+    Raises:
+        FreqprobeError: no ``classes`` for a model with other than 2 outputs (which two are
+            real and fake cannot be guessed).
+    """
+    if classes is not None:
+        return (classes[0], classes[1])
+    if n_logits != 2:
+        raise FreqprobeError(
+            f"the model gives {n_logits} logits: say which are the real and the fake class with "
+            "classes=(REAL, FAKE) (command line: --classes REAL FAKE)"
+        )
+    return (0, 1)
+
+
+def _references(sets: list[ImageSet], seed: int) -> list[Tensor]:
+    """For every image, the position of its reference in the other class's set (``baseline="swap"``).
+
+    Each class cycles through a seeded permutation of the other class, so with equal counts
+    every image is some image's reference exactly once.
+    """
+    generator = torch.Generator().manual_seed(seed + REFERENCE_SEED_OFFSET)
+    chosen = []
+    for own, other in ((sets[0], sets[1]), (sets[1], sets[0])):
+        order = torch.randperm(len(other), generator=generator)
+        chosen.append(order[torch.arange(len(own)) % len(other)])
+    return chosen
+
+
+class _Labelled:
+    """The chosen real and fake images as batches of ``(float images, Captum targets[, labels | references])``."""
+
+    def __init__(
+        self,
+        sets: list[ImageSet],
+        target: Target,
+        device: torch.device,
+        batch: int,
+        references: list[Tensor] | None = None,
+    ) -> None:
         self.sets, self.target, self.device, self.batch = sets, target, device, batch
+        self.references = references
         self.labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(sets)])
 
-    def batches(self, with_labels: bool = False, per_class: int | None = None) -> Iterator[tuple[Tensor, ...]]:
+    def batches(
+        self, with_labels: bool = False, per_class: int | None = None, with_references: bool = False
+    ) -> Iterator[tuple[Tensor, ...]]:
+        """``with_references``: band batches, ``(images, targets, references)`` for ``swap`` and
+        ``(images, targets)`` for ``zero``."""
         for label, images in enumerate(self.sets):
             images = images if per_class is None else images[:per_class]
-            for x in images.batches(self.batch, self.device):
+            for start, x in zip(range(0, len(images), self.batch), images.batches(self.batch, self.device)):
                 labels = torch.full((x.shape[0],), label, device=self.device)
                 targets = self.target.indices(labels)
-                yield (x, targets, labels) if with_labels else (x, targets)
+                if with_references and self.references is not None:
+                    positions = self.references[label][start : start + x.shape[0]]
+                    yield x, targets, self.sets[1 - label][positions].float(self.device)
+                else:
+                    yield (x, targets, labels) if with_labels else (x, targets)
 
 
 def _pixel_results(

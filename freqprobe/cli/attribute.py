@@ -35,7 +35,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--pixel-methods", nargs="*", default=["ig", "smoothgrad", "gradcam", "occlusion"], help="pixel-map methods"
     )
     parser.add_argument("--heatmap", action="store_true", help="also the Fourier heat map (Yin et al.; slow)")
-    parser.add_argument("--target", default="true", help="true (default), margin, or a logit index")
+    parser.add_argument(
+        "--target",
+        default="margin",
+        help="margin (default: own class logit minus the other's), true (own class logit), or a logit index",
+    )
+    parser.add_argument(
+        "--classes",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("REAL", "FAKE"),
+        help="the logit indices of the real and the fake class (default 0 1; required for a model "
+        "with other than 2 outputs)",
+    )
+    parser.add_argument(
+        "--baseline",
+        choices=["swap", "zero"],
+        default="swap",
+        help="a band's gain of 0: swap (default) puts in the band of an image of the other class; "
+        "zero removes the band (with DC, the image mean)",
+    )
     parser.add_argument("--n-images", type=int, default=256, help="images per class (default 256)")
     parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
@@ -57,7 +77,7 @@ def run(args: argparse.Namespace) -> None:
     check_variant(args.variant, real.size, args.pixel_methods)
     model = args.model
     if model is None:
-        resolve_target(target, (0, 1), n_logits=2)  # the FastNet about to be trained is binary
+        resolve_target(target, args.classes or (0, 1), n_logits=2)  # the FastNet about to be trained is binary
         folder = args.out / "model"
         print(f"no --model: training a FastNet on {args.variant} into {folder} (its held-out images are attributed)")
         recipe = {"recipe": args.recipe} if args.recipe else {}  # ablate's default otherwise
@@ -73,6 +93,8 @@ def run(args: argparse.Namespace) -> None:
         pixel_methods=args.pixel_methods,
         heatmap=args.heatmap,
         target=target,
+        classes=args.classes,
+        baseline=args.baseline,
         variant=args.variant,
         seed=args.seed,
         recipe=args.recipe,

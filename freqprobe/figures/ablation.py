@@ -52,8 +52,8 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
             x = i + (j - (len(series) - 1) / 2) * width
             colour = NULL_COLOUR if variant == "null" else colours[j]
             ax.bar(x, row["accuracy"], width * 0.9, color=colour, alpha=0.85)
-            ax.errorbar(x, row["accuracy"], yerr=[[row["accuracy"] - row["ci_low"]], [row["ci_high"] - row["accuracy"]]],
-                        color="black", capsize=2, linewidth=0.8)  # fmt: skip
+            spread = np.clip([[row["accuracy"] - row["ci_low"]], [row["ci_high"] - row["accuracy"]]], 0, None)
+            ax.errorbar(x, row["accuracy"], yerr=spread, color="black", capsize=2, linewidth=0.8)  # rounding: >= 0
             seeds = table[(table["task"] == row["task"]) & (table["variant"] == variant)
                           & (table["mode"] == row["mode"]) & (table["recipe"] == recipe)]  # fmt: skip
             ax.scatter(np.full(len(seeds), x), seeds["accuracy"], s=6, color="black", zorder=3)

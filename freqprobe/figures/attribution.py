@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib import pyplot as plt
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from .common import subplots
 from .grids import display_range
 
 METHOD_TITLES = {
@@ -38,12 +39,13 @@ def plot_band_importance(bands: pd.DataFrame, method: str, ax=None):
     """Bars: one method's band importances over all images with 95% intervals, rank 1 darker;
     dots: the means over real and over fake images."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(3.2, 3))
+        _, ax = subplots(figsize=(3.2, 3))
     of_method = bands[bands["method"] == method]
     rows = of_method[of_method["images"] == "all"].sort_values("band")
     y = np.arange(len(rows))
     importance = rows["importance"].to_numpy()
     error = np.stack([importance - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - importance])
+    error = np.clip(error, 0, None)  # an interval's end can differ from the mean in the last bit
     colours = ["0.35" if rank == 1 else "0.75" for rank in rows["rank"]]
     ax.barh(y, importance, xerr=error, color=colours, error_kw={"elinewidth": 0.8, "capsize": 2}, label="all images")
     for group, colour in CLASS_COLOURS.items():
@@ -85,7 +87,7 @@ def attribution_figure(
     """Row 1: band importances per method. Row 2: Fourier sensitivity map and radial profile, heat map."""
     methods = list(settings["methods"])
     n_cols = max(len(methods), 3 if "heatmap" in maps else 2)
-    fig, axes = plt.subplots(2, n_cols, figsize=(3.4 * n_cols, 6.4), squeeze=False)
+    fig, axes = subplots(2, n_cols, figsize=(3.4 * n_cols, 6.4), squeeze=False)
     for ax, method in zip(axes[0], methods):
         plot_band_importance(bands, method, ax=ax)
     mean_map = maps["fourier_sensitivity"].mean(axis=0)
@@ -110,8 +112,10 @@ def attribution_figure(
     for ax in [*axes[0][len(methods):], *axes[1][3 if "heatmap" in maps else 2:]]:
         ax.set_visible(False)
     real, fake = settings["n_images"]
+    baselines = {"swap": ", bands swapped with the other class", "zero": ", bands removed"}
+    baseline = baselines.get(settings.get("baseline"), "")
     fig.suptitle(
-        f"classifier on {settings['variant']}, target {settings['target']}: {real} real + {fake} fake images "
+        f"classifier on {settings['variant']}, target {settings['target']}{baseline}: {real} real + {fake} fake images "
         f"({settings['images'].split(' (')[0]})",
         fontsize=8,
     )
@@ -122,13 +126,13 @@ def attribution_figure(
 def overlay(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
     """An ``(H, W, 3)`` image blended with a map scaled to [0, 1] in a colour map."""
     scaled = (heat - heat.min()) / max(float(heat.max() - heat.min()), 1e-12)
-    return np.clip(0.5 * image + 0.5 * plt.get_cmap("jet")(scaled)[..., :3], 0, 1)
+    return np.clip(0.5 * image + 0.5 * colormaps["jet"](scaled)[..., :3], 0, 1)
 
 
 def pixel_grid_figure(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, method: str) -> Figure:
     """Columns: shown images; rows: the image, its map, the overlay."""
     n = len(images)
-    fig, axes = plt.subplots(3, n, figsize=(1.3 * n, 4.2), squeeze=False)
+    fig, axes = subplots(3, n, figsize=(1.3 * n, 4.2), squeeze=False)
     limit = float(np.abs(maps).max()) or 1.0
     signed = float(maps.min()) < 0
     for c in range(n):
@@ -153,7 +157,7 @@ def pixel_grid_figure(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, 
 def pixel_means_figure(means: dict[str, np.ndarray]) -> Figure:
     """Rows: mean map over real images, over fake images, fake minus real; columns: methods."""
     methods = list(means)
-    fig, axes = plt.subplots(3, len(methods), figsize=(1.9 * len(methods), 5.4), squeeze=False)
+    fig, axes = subplots(3, len(methods), figsize=(1.9 * len(methods), 5.4), squeeze=False)
     for c, method in enumerate(methods):
         real, fake = means[method]
         panels = [(real, "mean, real"), (fake, "mean, fake"), (fake - real, "fake - real")]
