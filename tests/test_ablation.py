@@ -233,6 +233,24 @@ def test_the_network_and_the_linear_probe_share_one_filtering_of_the_training_im
     assert result.table["linear_accuracy"].notna().all()
 
 
+def test_training_views_follow_the_task_itself_not_its_name() -> None:
+    from freqprobe.ablation.tasks import build_tasks
+
+    real, fake = sets(fy=0.3, fx=0.4, n=40)
+    first = build_tasks({"real": real, "fake": fake}, 0.2, 0, "auto", False, False)[0]
+    second = build_tasks({"real": fake, "fake": real}, 0.2, 0, "auto", False, False)[0]  # same name, other images
+    views, original = runs.TrainingViews(torch.device("cpu")), fp.transform("original")
+    assert first.name == second.name and views.get(first, original) is views.get(first, original)
+    torch.testing.assert_close(views.get(second, original).resident[:, :, :, 0], second.train.gather(
+        torch.arange(len(second.train)), torch.device("cpu"))[0][:, 0])  # fmt: skip
+
+
+def test_set_names_may_not_hold_the_pair_separator() -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=40)
+    with pytest.raises(FreqprobeError, match="must not contain '\\|'"):
+        fp.ablate(real, [fake, fake], ["original"], names=["real", "a|b", "c"], progress=False)
+
+
 def test_a_stored_model_is_scored_on_new_variants_without_retraining(tmp_path: Path, monkeypatch) -> None:
     real, fake = sets(fy=0.3, fx=0.4, n=48)
     fp.ablate(real, fake, ["original"], seeds=1, mode="probe", recipe=FAST, out=tmp_path, progress=False, null=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,37 @@ def test_bootstrap_interval_matches_the_normal_theory_interval_and_repeats() -> 
     np.testing.assert_allclose((high + low) / 2, values.mean(axis=0), atol=0.1 * half_width.max())
     again = bootstrap_interval(values, n_boot=2000, seed=0)
     assert np.array_equal(low, again[0]) and np.array_equal(high, again[1])
+
+
+def test_a_study_without_the_variant_never_gives_its_null_control() -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    study = fp.ablate(real, fake, ["highpass:0.25"], seeds=1, progress=False, recipe="plain", device="cpu")
+    assert "null" in set(study.table["task"])  # the null control's model was trained on the originals
+    with pytest.raises(FreqprobeError, match="trained on 'original' in this study; trained on: highpass:0.25$"):
+        fp.attribute(study, real, fake, bands=4, methods=["ablation"], pixel_methods=[], device="cpu")
+
+
+def test_a_kway_study_picks_the_classes_of_its_sets_and_warns_about_its_split() -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    other = fp.ImageSet(torch.flip(fake.images, dims=[3]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pairs the network misses at this size: not what this test is about
+        study = fp.ablate(real, [fake, other], ["original"], seeds=1, null=False, progress=False, recipe="plain",
+                          device="cpu")  # fmt: skip
+    options = {"bands": 4, "methods": ["ablation"], "pixel_methods": [], "device": "cpu"}
+    with pytest.warns(UserWarning, match="split needs all of them"):
+        report = fp.attribute(study, real, other, **options)
+    assert report.settings["classes"] == [0, 2] and report.settings["n_images"] == [40, 40]
+    assert "K-way" in report.settings["images"]
+    with pytest.warns(UserWarning, match="split needs all of them"):
+        explicit = fp.attribute(study, real, other, classes=np.array([0, 2]), **options)  # NumPy ints are fine
+    np.testing.assert_allclose(explicit.maps["band_ablation"], report.maps["band_ablation"])
+
+
+@pytest.mark.parametrize(("classes", "reason"), [((0, 5), "fake class=5 is out of range"),
+                                                 ((True, 1), "integer logit indices"),
+                                                 ((0.0, 1), "integer logit indices")])  # fmt: skip
+def test_classes_must_be_integer_logits_in_range(demo, classes, reason: str) -> None:
+    with pytest.raises(FreqprobeError, match=reason):
+        fp.attribute(small_net(), *demo, bands=4, classes=np.array(classes) if reason.startswith("fake") else classes,
+                     methods=["ablation"], pixel_methods=[], device="cpu")  # fmt: skip

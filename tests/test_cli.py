@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import freqprobe as fp
-from freqprobe.cli import main
+from freqprobe.cli import build_parser, main
 from freqprobe.transforms import REGISTRY
 
 
@@ -157,6 +157,8 @@ def test_ablate_with_a_bad_variant_exits_2_before_training(tmp_path: Path, capsy
     [
         (["ablate", "--real", "a", "--fake", "b", "--mode", "sideways", "--out", "o"], "argument --mode: invalid choice"),
         (["ablate", "--real", "a", "--fake", "b", "--size", "16y", "--out", "o"], "size must be S or HxW"),
+        (["attribute", "--real", "a", "--fake", "b", "--size", "0", "--out", "o"], "size must be S or HxW"),
+        (["probe", "--data", "d", "--size", "16x", "--out", "o"], "size must be S or HxW"),
         (["bogus"], "invalid choice: 'bogus'"),
     ],
 )
@@ -165,6 +167,22 @@ def test_usage_errors_are_one_line_too(argv: list[str], reason: str, capsys: pyt
         main(argv)
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and reason in err and "\n" not in err and err.endswith("--help)")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ablate", "--real", "a", "--fake", "b", "--out", "o"],
+        ["spectrum", "--real", "a", "--fake", "b", "--out", "o"],
+        ["attribute", "--real", "a", "--fake", "b", "--out", "o"],
+        ["probe", "--data", "d", "--out", "o"],
+        ["info", "a"],
+    ],
+)
+def test_every_size_option_takes_s_or_hxw(argv: list[str]) -> None:
+    parser = build_parser()
+    assert parser.parse_args([*argv, "--size", "24x32"]).size == (24, 32)
+    assert parser.parse_args([*argv, "--size", "24"]).size == 24
 
 
 def test_an_out_that_is_a_file_and_a_bad_recipe_exit_2_before_any_work(

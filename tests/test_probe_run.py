@@ -283,13 +283,12 @@ def test_nan_scores_are_counted_in_one_warning() -> None:
 
 
 def test_the_probe_gives_a_model_back_in_the_mode_it_came_in() -> None:
-    model = nn.Sequential(CueReader(WAVE), nn.Dropout(0.0)).train()
-    model[1].eval()  # mixed flags come back as they were
+    model = nn.Sequential(CueReader(WAVE), nn.BatchNorm1d(2), nn.Dropout(0.0)).train()
+    model[2].eval()  # mixed flags come back as they were
     fp.probe(model, planted_wave_set(n=4), device="cpu")
-    assert model.training and model[0].training and not model[1].training
-    model.eval()
-    fp.probe(model, planted_wave_set(n=4), device="cpu")
-    assert not any(m.training for m in model.modules())
+    assert model.training and model[0].training and model[1].training and not model[2].training
+    # it ran in eval mode: a BatchNorm in training mode would have moved its running statistics
+    assert model[1].num_batches_tracked == 0 and torch.equal(model[1].running_mean, torch.zeros(2))
 
 
 def test_the_consistency_command_refuses_malformed_tables_in_one_line(tmp_path, capsys) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -50,6 +51,8 @@ def test_an_empty_batch_gives_an_empty_output_of_the_output_shape(spec: str) -> 
 def test_index_may_be_a_list_or_numpy_array() -> None:
     t, x = fp.transform("noise:0.1,seed=2"), torch.rand(3, 3, 8, 8)
     torch.testing.assert_close(t(x, [4, 5, 6]), t(x, torch.arange(4, 7)))
+    torch.testing.assert_close(t(x, np.arange(4, 7)), t(x, torch.arange(4, 7)))
+    assert not torch.allclose(t(x, np.arange(4, 7)), t(x, np.arange(3)))  # the index does pick the noise
 
 
 def test_equal_specs_are_equal_and_hashable() -> None:

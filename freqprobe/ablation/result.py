@@ -171,7 +171,8 @@ class AblationResult(TableDisplay):
         if task is None:  # the null control's real-vs-real model is asked for by name only
             trained = trained[trained["task"] != "null"]
         if trained.empty:
-            listed = ", ".join(sorted(set(self.table["train_variant"])))
+            models = self.table if task == "null" else self.table[self.table["task"] != "null"]
+            listed = ", ".join(sorted(set(models["train_variant"]))) or "none but the null control's"
             raise FreqprobeError(f"no model trained on {variant!r} in this study; trained on: {listed}")
         task = task or str(trained["task"].iloc[0])
         seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)

@@ -218,16 +218,17 @@ class TrainingViews:
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self._key: tuple[str, str] | None = None
+        self._task: Task | None = None  # the task object itself: its identity, not its name
+        self._variant = ""
         self._images: FilteredImages | None = None
 
     def get(self, task: Task, variant: Transform) -> FilteredImages:
         """The training images of ``task`` through ``variant`` (fitted here unless cached)."""
-        key = (task.name, str(variant))
-        if key != self._key or self._images is None:
-            self._key, self._images = None, None  # free the last view before filtering the next
+        if task is not self._task or str(variant) != self._variant or self._images is None:
+            self._task, self._images = None, None  # free the last view before filtering the next
             fitted = variant.fit(TrainingBatches(task, self.device))
-            self._key, self._images = key, FilteredImages(task.train, fitted, self.device)
+            self._images = FilteredImages(task.train, fitted, self.device)
+            self._task, self._variant = task, str(variant)
             resident = self._images.resident
             if resident is not None and len(resident) and float(resident.abs().amax()) < BLANK:
                 warnings.warn(f"{variant} leaves the training images blank (|x| < {BLANK:g} everywhere)", stacklevel=2)

@@ -183,11 +183,13 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
     if names is None:
         names = ["real"]
         for position, images in enumerate(loaded[1:], start=1):
-            stem = _stem(images, position)
+            stem = _stem(images, position).replace("|", "-")  # pairwise tasks are named pair:A|B
             names.append(stem if stem not in names else f"{stem}-{position + 1}")
     names = [str(n) for n in names]
     if len(names) != len(loaded) or len(set(names)) != len(names):
         raise FreqprobeError(f"names must be {len(loaded)} distinct names (real first), got {names}")
+    if any("|" in name for name in names):  # pairwise tasks are named pair:A|B
+        raise FreqprobeError(f"names must not contain '|', got {names}")
     return dict(zip(names, loaded))
 
 

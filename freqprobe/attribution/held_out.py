@@ -29,7 +29,8 @@ def study_run(result: AblationResult, variant: str, seed: int | None, recipe: st
     As there: ``recipe`` and ``seed`` default to the study's first, the task to the first
     one trained on ``variant``.
     """
-    trained = result.table[result.table["train_variant"] == variant]
+    table = result.table
+    trained = table[(table["train_variant"] == variant) & (table["task"] != "null")]  # as model(): never the null
     trained = trained[trained["recipe"] == (recipe or str(result.table["recipe"].iloc[0]))]
     if trained.empty:
         return None
@@ -37,6 +38,22 @@ def study_run(result: AblationResult, variant: str, seed: int | None, recipe: st
     seed = int(trained["seed"].iloc[0]) if seed is None else int(seed)
     rows = trained[(trained["task"] == task) & (trained["seed"] == seed)]
     return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def _spec(result: AblationResult, run: dict | None) -> dict | None:
+    record = result.store.record(str(run["run"])) if run is not None and result.store is not None else None
+    return None if record is None else record["spec"]
+
+
+def study_classes(result: AblationResult, run: dict | None, real: ImageSet, fake: ImageSet) -> tuple[int, int] | None:
+    """The logit indices of ``real`` and ``fake`` in the study's model when both are among
+    its sets (a K-way model's outputs follow the sets' order), else ``None``."""
+    spec = _spec(result, run)
+    if spec is None or len(spec["classes"]) != len(spec["data"]):
+        return None
+    data = list(spec["data"])
+    given = (real.fingerprint(), fake.fingerprint())
+    return (data.index(given[0]), data.index(given[1])) if all(f in data for f in given) else None
 
 
 def study_test_images(
@@ -50,12 +67,18 @@ def study_test_images(
     Raises:
         FreqprobeError: the sets are the study's, swapped (real given as fake and fake as real).
     """
-    record = result.store.record(str(run["run"])) if run is not None and result.store is not None else None
-    if record is None:
+    spec = _spec(result, run)
+    if spec is None:
         return None, "all images (the study's records are not available)"
-    spec = record["spec"]
     given = (real.fingerprint(), fake.fingerprint())
     study_real, study_fakes = spec["data"][0], tuple(spec["data"][1:])
+    if len(study_fakes) > 1 and given[0] == study_real and given[1] in study_fakes:
+        warnings.warn(
+            f"these are sets of a study of {len(spec['data'])} sets, whose split needs all of them: attributing "
+            "on all images, some of which the model was trained on",
+            stacklevel=3,
+        )
+        return None, "all images, including the study's training images (a K-way split needs all its sets)"
     if given[0] in study_fakes and given[1] == study_real:
         raise FreqprobeError(
             "the real and fake sets are the study's fake and real sets, swapped (the model's classes would be "

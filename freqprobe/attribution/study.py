@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..transforms import Transform, transform
 from .band_gains import METHODS, BandGainModel, band_attributions
 from .bands import BandLayout
 from .fourier_maps import fourier_heatmap, fourier_sensitivity, radial_profile
-from .held_out import study_run, study_test_images, subsample
+from .held_out import study_classes, study_run, study_test_images, subsample
 from .importance import importance_table
 from .pixel_maps import PIXEL_METHODS, find_gradcam_layer, pixel_maps
 from .report import CLASS_NAMES, AttributionReport
@@ -167,7 +168,8 @@ def attribute(
         model, run = _load_model(study, str(variant_transform), seed, recipe, weights, device)
         sample = torch.cat([s[:1].float(device) for s in sets])
         n_logits = count_logits(lambda x: model(variant_transform(x)), sample)
-        classes = default_classes(classes, n_logits)
+        hint = study_classes(study, run, *sets) if isinstance(study, AblationResult) else None
+        classes = default_classes(classes, n_logits, hint)
         chosen_target = resolve_target(target, classes, n_logits)
         applied = None if str(variant_transform) == "original" else variant_transform
         scores = DecisionScores(model, chosen_target, applied)
@@ -318,15 +320,26 @@ def restored(source: object) -> Iterator[None]:
             source.to(devices.pop())
 
 
-def default_classes(classes: Sequence[int] | None, n_logits: int) -> tuple[int, int]:
-    """The logit indices of the real and fake class: ``classes``, or ``(0, 1)`` for a 2-output model.
+def default_classes(
+    classes: Sequence[int] | None, n_logits: int, study_hint: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """The logit indices of the real and fake class: ``classes``; else, for a study's own
+    sets, their places among its classes (``study_hint``); else ``(0, 1)`` for a 2-output model.
 
     Raises:
-        FreqprobeError: no ``classes`` for a model with other than 2 outputs (which two are
-            real and fake cannot be guessed).
+        FreqprobeError: indices that are not integers, or no ``classes`` for a model with
+            other than 2 outputs (which two are real and fake cannot be guessed).
     """
     if classes is not None:
-        return (classes[0], classes[1])
+        try:
+            if any(isinstance(c, bool) for c in classes):
+                raise TypeError
+            real_class, fake_class = (operator.index(c) for c in classes)  # NumPy ints become ints
+        except TypeError:
+            raise FreqprobeError(f"classes={tuple(classes)}: give two integer logit indices") from None
+        return (real_class, fake_class)
+    if study_hint is not None:
+        return study_hint
     if n_logits != 2:
         raise FreqprobeError(
             f"the model gives {n_logits} logits: say which are the real and the fake class with "

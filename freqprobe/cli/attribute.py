@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import SIZE_HELP, crop_size
+
 NAME = "attribute"
 HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourier coefficients and pixels (Captum)"
 
@@ -57,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "zero removes the band (with DC, the image mean)",
     )
     parser.add_argument("--n-images", type=int, default=256, help="images per class (default 256)")
-    parser.add_argument("--size", type=int, default=None, help="center-crop to S x S (default: sizes must agree)")
+    parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
 
 

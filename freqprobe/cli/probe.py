@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import SIZE_HELP, crop_size
+
 NAME = "probe"
 HELP = "an existing classifier under distortions: accuracy curves, shape bias, error consistency"
 
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classes of the model's outputs, in order (default: an ablate run folder's own, else "
                         "the data's sub-folder names, sorted)")  # fmt: skip
     parser.add_argument("--label-map", help="imagenet16, or a JSON file {class: [output indices]}")
-    parser.add_argument("--size", type=int, default=None, help="center-crop every image to S x S")
+    parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random distortions (default 0)")
