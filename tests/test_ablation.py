@@ -309,5 +309,5 @@ def test_a_resumed_study_logs_stored_runs_as_stored(tmp_path: Path, capsys) -> N
 
 def test_the_same_images_given_twice_warn() -> None:
     real, _ = sets(fy=0.3, fx=0.4, n=32)
-    with pytest.warns(UserWarning, match="sets real and fake.* hold the same images"):
+    with pytest.warns(UserWarning, match="sets real and real-2 hold the same images"):
         fp.ablate(real, real, ["original"], seeds=1, recipe=FAST, progress=False, null=False)

@@ -56,7 +56,7 @@ def batches(x: torch.Tensor, targets: torch.Tensor, step: int = 4):
 def test_gains_of_one_reproduce_the_logits_exactly(sectors: int) -> None:
     model, x = random_convnet(), natural_like(6, 32, 32)
     layout = BandLayout.build(8, sectors)
-    out = gains_model(model, layout)(torch.ones(6, layout.n_bands), x)
+    out = gains_model(model, layout)(torch.ones(6, len(layout.cells(32, 32))), x)
     assert torch.equal(out, model(x))
 
 

@@ -51,7 +51,23 @@ def test_table_counts_every_frequency_once() -> None:
     table = BandLayout.build(5, sectors=4).table(20, 30)
     assert table["n_frequencies"].sum() == pytest.approx(600)
     assert table[["f_lo", "f_hi"]].iloc[-1].tolist() == pytest.approx([0.7071067811865476 * 4 / 5, 0.7071067811865476])
-    assert list(table["band"]) == list(range(20))
+    # past radius 0.5 only the corners' sectors reach: the last ring has no 0 or 90 degree band
+    assert list(table["band"]) == list(range(18)) and (table["n_frequencies"] > 0).all()
+    assert table[["angle_lo", "angle_hi"]].iloc[-2:].values.tolist() == [[22.5, 67.5], [112.5, 157.5]]
+
+
+@pytest.mark.parametrize(("bands", "sectors", "size"), [(8, 4, 32), (8, 3, 64), (16, 4, 64), (12, 5, 48)])
+def test_sector_bands_past_nyquist_are_left_out_not_refused(bands: int, sectors: int, size: int) -> None:
+    layout = BandLayout.build(bands, sectors)
+    layout.check_size(size, size)
+    labels = layout.labels(size, size)
+    assert torch.equal(torch.unique(labels), torch.arange(len(layout.cells(size, size))))
+    # a NumPy reference: a (ring, sector) cell is a band exactly when some grid frequency lies in it
+    fy, fx = np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :]
+    ring = np.minimum(np.digitize(np.hypot(fy, fx), layout.edges) - 1, bands - 1)
+    width = 180 / sectors
+    sector = np.floor((np.degrees(np.arctan2(fy, fx)) % 180 + width / 2) / width).astype(int) % sectors
+    assert layout.cells(size, size) == sorted({(int(r), int(s)) for r, s in zip(ring.ravel(), sector.ravel())})
 
 
 @pytest.mark.parametrize(
@@ -72,6 +88,13 @@ def test_bad_bands_are_one_line_errors(bands, sectors: int, reason: str) -> None
     assert "\n" not in str(err.value)
 
 
-def test_a_band_without_frequencies_is_refused_at_the_image_size() -> None:
-    with pytest.raises(FreqprobeError, match="band 1 .* holds no frequency of a 16x16 image"):
+def test_a_ring_without_frequencies_is_refused_at_the_image_size() -> None:
+    with pytest.raises(FreqprobeError, match="ring 1 .* holds no frequency of a 16x16 image; use fewer bands"):
         BandLayout.build([0.0, 0.001, 0.002, 0.7]).check_size(16, 16)
+
+
+def test_sectors_too_fine_for_the_grid_near_dc_are_named() -> None:
+    layout = BandLayout.build(16, sectors=4)  # the first ring, [0, 0.044), holds (0, 1/32) and (1/32, 0) on 32 x 32
+    layout.check_size(32, 32)
+    assert layout.empty_cells(32, 32) == [(0.0, layout.edges[1], 22.5, 67.5), (0.0, layout.edges[1], 112.5, 157.5)]
+    assert BandLayout.build(8, sectors=4).empty_cells(32, 32) == []  # the outer corners are no loss

@@ -109,6 +109,9 @@ def test_a_study_folder_attributes_its_held_out_images(tmp_path: Path, demo) -> 
     (_, real_test), (_, fake_test) = fp.train_test_split(real, fake, test_size=0.2, seed=0)
     expected = torch.cat([real.images[real_test[:4]], fake.images[fake_test[:4]]]).numpy()
     assert np.array_equal(report.maps["shown_images"], expected)
+    fewer = fp.attribute(tmp_path / "study", real, fake, pixel_methods=[], n_images=5, **options)
+    assert fewer.settings["images"] == "the study's held-out test images (8 real, 8 fake); 5 real and 5 fake of them " \
+        "drawn (n_images=5)"  # fmt: skip
     other = fp.attribute(tmp_path / "study", *demo, pixel_methods=[], **options)
     assert other.settings["n_images"] == [12, 12] and other.settings["images"].startswith("all images")
 
@@ -266,3 +269,14 @@ def test_classes_must_be_integer_logits_in_range(demo, classes, reason: str) -> 
     with pytest.raises(FreqprobeError, match=reason):
         fp.attribute(small_net(), *demo, bands=4, classes=np.array(classes) if reason.startswith("fake") else classes,
                      methods=["ablation"], pixel_methods=[], device="cpu")  # fmt: skip
+
+
+def test_four_sectors_of_eight_rings_attribute_the_bands_that_exist() -> None:
+    real, fake = fp.demo_sets(n=6, size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the corners' missing sectors are no loss: no warning
+        report = fp.attribute(small_net(), real, fake, bands=8, sectors=4, methods=["ablation"], pixel_methods=[],
+                              device="cpu")  # fmt: skip
+    assert report.maps["band_ablation"].shape == (12, 30) and report.table["band"].nunique() == 30
+    with pytest.warns(UserWarning, match="2 ring sectors hold no frequency of a 32x32 image"):
+        fp.attribute(small_net(), real, fake, bands=16, sectors=4, methods=["ablation"], pixel_methods=[], device="cpu")

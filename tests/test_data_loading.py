@@ -346,7 +346,7 @@ def test_differing_sizes_are_listed_with_files_and_a_hint(tmp_path, rng) -> None
     save(tmp_path / "d.png", noise(rng, 64, 48, 3))
     assert load_error(tmp_path) == (
         f"{tmp_path}: images differ in size: 32x32 (3 files, e.g. a.png, b.png), 64x48 (1 file, e.g. d.png); "
-        "pass size=S to crop"
+        "crop them to one size with size=S or (H, W) (command line: --size S or HxW)"
     )
 
 

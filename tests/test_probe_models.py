@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -15,6 +16,7 @@ import freqprobe as fp
 from freqprobe.ablation.trained import resolve_model
 from freqprobe.errors import FreqprobeError
 from freqprobe.models.loading import CallableModel, load_model
+from freqprobe.probe.run import load_observer
 from freqprobe.training import Recipe
 
 X = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0))
@@ -135,7 +137,7 @@ def study(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("study")
     real, fake = fp.demo_sets(n=48, size=32, seed=0)
-    result = fp.ablate(real, fake, ["original"], seeds=1, out=root / "run", names=["real", "fake"],
+    result = fp.ablate(real, fake, ["original", "highpass:0.2"], seeds=1, out=root / "run", names=["real", "fake"],
                        recipe=Recipe(epochs=1, min_steps=20), null=False, progress=False, device="cpu")  # fmt: skip
     for name, images in (("real", real), ("fake", fake)):
         (root / "data" / name).mkdir(parents=True)
@@ -179,6 +181,33 @@ def test_study_classes_that_do_not_fit_the_data_or_the_class_names_are_one_line_
     code = main(["probe", "--model", str(root / "run"), "--weights", str(root / "w.pt"), "--data",
                  str(root / "data"), "--out", str(tmp_path / "out2")])  # fmt: skip
     assert code == 2 and "weights= goes with a module:factory model; a study loads its own" in capsys.readouterr().err
+
+
+def test_a_study_model_trained_on_a_variant_reads_its_images_through_it(study, tmp_path, capsys) -> None:
+    from freqprobe.cli import main
+
+    _, root = study
+    net, high = fp.AblationResult.load(root / "run").model("highpass:0.2"), fp.transform("highpass:0.2")
+    observer = load_observer(root / "run", variant="highpass:0.2")
+    x = fp.load_images(root / "data")[:8].float("cpu")
+    with torch.no_grad():
+        torch.testing.assert_close(observer(x), net(high(x)))
+        assert not torch.allclose(observer(x), net(x), atol=1e-3)  # the filter does reach the model
+    report = fp.probe(root / "run", root / "data", variant="highpass:0.2", distortions=["lowpass:0.2"], device="cpu")
+    # by hand: the study's high-pass model on images high-passed by the caller (after the distortion)
+    by_hand = fp.probe({"run": lambda x: net(high(x))}, root / "data", class_names=["real", "fake"],
+                       distortions=["lowpass:0.2"], device="cpu")  # fmt: skip
+    pd.testing.assert_frame_equal(report.trials, by_hand.trials)
+    assert report.settings["variant"] == "highpass:0.2"
+    code = main(["probe", "--model", str(root / "run"), "--model", str(root / "run"), "--variant", "original",
+                 "--variant", "highpass:0.2", "--name", "plain", "--name", "high", "--data", str(root / "data"),
+                 "--device", "cpu", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0
+    settings = json.loads((tmp_path / "out" / "settings.json").read_text())
+    assert settings["variant"] == {"plain": "original", "high": "highpass:0.2"}
+    code = main(["probe", "--model", str(root / "run"), "--variant", "original", "--variant", "highpass:0.2",
+                 "--data", str(root / "data"), "--out", str(tmp_path / "out2")])  # fmt: skip
+    assert code == 2 and "2 --variant for 1 --model" in capsys.readouterr().err
 
 
 def test_user_class_names_name_the_outputs_of_other_models() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import freqprobe as fp
 from freqprobe.cli import main
-from freqprobe.cli.spectrum import set_names
+from freqprobe.data.naming import default_set_names
 
 
 def write_npz(images: fp.ImageSet, path: Path) -> str:
@@ -50,8 +51,16 @@ def test_bad_input_exits_2_with_one_line(
     assert not (tmp_path / "run" / "radial.csv").exists()
 
 
-def test_sets_are_named_after_their_files_and_made_unique() -> None:
-    assert set_names(["b/samples.npz", "c/samples.npz", "d/gan"]) == ["real", "samples", "samples-2", "gan"]
+def test_sets_are_named_after_their_files_and_made_unique(tmp_path: Path) -> None:
+    blank = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    origins = ["b/samples.npz", "c/samples.npz", "d/gan", "array", "x/a|b.npz", "demo(n=1):generated"]
+    fakes = [fp.ImageSet(blank, origin=origin) for origin in origins]
+    expected = ["real", "samples", "samples-2", "gan", "fake4", "a-b", "generated"]
+    assert default_set_names(fp.ImageSet(blank), fakes) == expected
+    real, generated = fp.demo_sets(n=16, size=16)
+    path = write_npz(generated, tmp_path / "gen_v2.npz")
+    assert fp.spectrum(real, path, device="cpu").names == ["real", "gen_v2"]  # as fp.ablate names it
+    assert fp.spectrum(real, generated.images, device="cpu").names == ["real", "fake"]
 
 
 def test_peak_options_and_an_hxw_size_reach_fp_spectrum(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import ImageSet, load_images
+from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..models import MODELS, build_classifier
@@ -62,7 +63,8 @@ def ablate(
         out: run folder: finished runs are stored there at once and reused when the
             same study runs again (resume); ``None`` keeps everything in memory.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda:1"``, …
-        names: class names, real first (default ``real`` and the fakes' file stems).
+        names: class names, real first (default ``real`` and the fakes' file names, as
+            ``data.naming.default_set_names`` gives them).
         test_size, split_seed, paired: the one train/test split of the study
             (``freqprobe.train_test_split``).
         pairwise: with several fakes, also one binary task per pair of sets.
@@ -180,22 +182,12 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
     if not fake_list:
         raise FreqprobeError("give at least one generated set")
     loaded = [s if isinstance(s, ImageSet) else load_images(s) for s in [real, *fake_list]]
-    if names is None:
-        names = ["real"]
-        for position, images in enumerate(loaded[1:], start=1):
-            stem = _stem(images, position).replace("|", "-")  # pairwise tasks are named pair:A|B
-            names.append(stem if stem not in names else f"{stem}-{position + 1}")
-    names = [str(n) for n in names]
+    names = default_set_names(loaded[0], loaded[1:]) if names is None else [str(n) for n in names]
     if len(names) != len(loaded) or len(set(names)) != len(names):
         raise FreqprobeError(f"names must be {len(loaded)} distinct names (real first), got {names}")
     if any("|" in name for name in names):  # pairwise tasks are named pair:A|B
         raise FreqprobeError(f"names must not contain '|', got {names}")
     return dict(zip(names, loaded))
-
-
-def _stem(images: ImageSet, position: int) -> str:
-    stem = Path(images.origin.split(":")[-1] if images.origin.startswith("demo(") else images.origin).stem
-    return stem if stem and stem not in ("array", "real") else f"fake_{position}"
 
 
 def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[str, ...]):

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..data import ImageSet, train_test_split
+from ..data.sizing import CROP_HINT
 from ..errors import DataError
 from ..training import LabelledImages
 
@@ -36,7 +37,7 @@ def check_same_size(sets: dict[str, ImageSet]) -> None:
     sizes = {name: s.size for name, s in sets.items()}
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{name} {h}x{w}" for name, (h, w) in sizes.items())
-        raise DataError(f"image sets differ in size ({listed}); load them with the same size=")
+        raise DataError(f"image sets differ in size ({listed}); {CROP_HINT}")
 
 
 def build_tasks(

@@ -8,7 +8,10 @@ frequencies outside every ring are not attributed (their gain stays 1).
 
 ``sectors=S`` cuts every ring into S orientation sectors of ``180 / S`` degrees centred on
 ``0, 180 / S, ...`` (0 degrees = variation along x, i.e. vertical stripes; DC counts as 0).
-Bands are numbered ring-major: band ``ring * S + sector``.
+Bands are the (ring, sector) cells that hold at least one frequency of the image's grid,
+numbered ring-major. Past radius 0.5 only the sectors towards the corners reach (with 8
+equal rings and 4 sectors, the outermost ring has no 0 or 90 degree band); near DC a fine
+grid of sectors can leave cells empty on a small image (``attribute`` warns).
 
 A band's mask is made Hermitian (``M(k) = M(-k)``): on the Nyquist row and column a
 frequency and its conjugate can fall in two sectors, and each then gets half of it. So the
@@ -78,12 +81,22 @@ class BandLayout:
     def n_rings(self) -> int:
         return len(self.edges) - 1
 
-    @property
-    def n_bands(self) -> int:
-        return self.n_rings * self.sectors
+    def cells(self, height: int, width: int) -> list[tuple[int, int]]:
+        """``(ring, sector)`` of every band at this image size, in band order: the cells that
+        hold at least one frequency of the grid."""
+        labels = self._cell_labels(height, width)
+        return [divmod(int(cell), self.sectors) for cell in torch.unique(labels[labels >= 0])]
 
     def labels(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
         """``(H, W)`` long: the band of every full-plane frequency, ``-1`` outside every ring."""
+        cells = self._cell_labels(height, width, device)
+        present = torch.unique(cells[cells >= 0])
+        band_of_cell = torch.full((self.n_rings * self.sectors,), -1, dtype=torch.long, device=device)
+        band_of_cell[present] = torch.arange(len(present), device=device)
+        return torch.where(cells >= 0, band_of_cell[cells.clamp(min=0)], -1)
+
+    def _cell_labels(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
+        """``(H, W)`` long: ``ring * sectors + sector`` of every frequency, ``-1`` outside every ring."""
         radius = radial_frequency(height, width, device)
         edges = torch.tensor(self.edges, dtype=torch.float64, device=device)
         ring = torch.bucketize(radius, edges, right=True) - 1
@@ -97,7 +110,7 @@ class BandLayout:
     def masks(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
         """``(B, H, W)`` float64 Hermitian masks of the bands on the full plane."""
         labels = self.labels(height, width, device)
-        bands = torch.arange(self.n_bands, device=device)[:, None, None]
+        bands = torch.arange(int(labels.max()) + 1, device=device)[:, None, None]
         return hermitian_symmetrize((labels[None] == bands).to(torch.float64))
 
     def half_masks(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
@@ -109,8 +122,7 @@ class BandLayout:
         counts = self.masks(height, width).sum(dim=(1, 2)).tolist()
         width_deg = 180.0 / self.sectors
         rows = []
-        for band, count in enumerate(counts):
-            ring, sector = divmod(band, self.sectors)
+        for band, ((ring, sector), count) in enumerate(zip(self.cells(height, width), counts)):
             centre = sector * width_deg
             rows.append(
                 {
@@ -125,13 +137,23 @@ class BandLayout:
         return pd.DataFrame(rows)
 
     def check_size(self, height: int, width: int) -> None:
-        """Raise a one-line error if a band holds no frequency at this image size."""
-        table = self.table(height, width)
-        empty = table[table["n_frequencies"] == 0]
-        if not empty.empty:
-            row = empty.iloc[0]
+        """Raise a one-line error if a ring holds no frequency at this image size."""
+        rings = {ring for ring, _ in self.cells(height, width)}
+        empty = [ring for ring in range(self.n_rings) if ring not in rings]
+        if empty:
+            lo, hi = self.edges[empty[0]], self.edges[empty[0] + 1]
             raise FreqprobeError(
-                f"bands: band {int(row['band'])} ([{row['f_lo']:.4g}, {row['f_hi']:.4g}) cycles/pixel"
-                f"{'' if self.sectors == 1 else f', {row.angle_lo:g}-{row.angle_hi:g} deg'}) holds no frequency "
-                f"of a {height}x{width} image; use fewer bands or sectors (rings at least 1/{min(height, width)} wide)"
+                f"bands: ring {empty[0]} ([{lo:.4g}, {hi:.4g}) cycles/pixel) holds no frequency of a {height}x{width} "
+                f"image; use fewer bands (rings at least 1/{min(height, width)} wide)"
             )
+
+    def empty_cells(self, height: int, width: int) -> list[tuple[float, float, float, float]]:
+        """``(f_lo, f_hi, angle_lo, angle_hi)`` of the (ring, sector) cells inside radius 0.5
+        that hold no frequency at this size (the grid is too coarse there for the sectors)."""
+        present, half = set(self.cells(height, width)), 90.0 / self.sectors
+        return [
+            (self.edges[ring], self.edges[ring + 1], (2 * half * sector - half) % 180, (2 * half * sector + half) % 180)
+            for ring in range(self.n_rings)
+            for sector in range(self.sectors)
+            if (ring, sector) not in present and self.edges[ring] < 0.5
+        ]

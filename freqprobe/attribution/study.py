@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 from .._version import __version__
 from ..ablation import AblationResult, resolve_model
 from ..data import ImageSet, load_images
+from ..data.sizing import CROP_HINT
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..transforms import Transform, transform
@@ -161,6 +163,14 @@ def attribute(
     _check_sets(sets)
     height, width = sets[0].size
     layout.check_size(height, width)
+    empty = layout.empty_cells(height, width)
+    if empty:
+        listed = ", ".join(f"[{lo:.3g}, {hi:.3g}) {a:g}-{b:g} deg" for lo, hi, a, b in empty[:3])
+        warnings.warn(
+            f"bands: {len(empty)} ring sectors hold no frequency of a {height}x{width} image and are left out "
+            f"({listed}{', ...' if len(empty) > 3 else ''}); use fewer sectors or bands for them",
+            stacklevel=2,
+        )
     variant_transform = check_variant(variant, (height, width), pixel_methods)
 
     study = AblationResult.load(source) if _is_run_folder(source) else source
@@ -184,6 +194,8 @@ def attribute(
         generator = torch.Generator().manual_seed(sample_seed)
         positions = held_out or tuple(torch.arange(len(images)) for images in sets)
         sets = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
+        if [len(s) for s in sets] != [len(index) for index in positions]:
+            images_note += f"; {len(sets[0])} real and {len(sets[1])} fake of them drawn (n_images={n_images})"
         references = _references(sets, sample_seed) if baseline == "swap" else None
         labelled = _Labelled(sets, chosen_target, device, max(1, batch_size // 8), references)
 
@@ -455,7 +467,7 @@ def _check_sets(sets: list[ImageSet]) -> None:
     if real.size != fake.size:
         raise DataError(
             f"sets differ in image size (real {real.size[0]}x{real.size[1]}, fake {fake.size[0]}x{fake.size[1]}); "
-            "crop them to one size (load_images(..., size=S))"
+            + CROP_HINT
         )
     for name, images in (("real", real), ("fake", fake)):
         if len(images) < 2:

@@ -107,4 +107,5 @@ def run(args: argparse.Namespace) -> None:
     report.save(args.out)
     print(f"attributed on {report.settings['images']}")
     print(report.ranking.to_string())
-    print(f"wrote {args.out}/bands.csv, sensitivity.csv, maps.npz, settings.json, attribution.png/.pdf and pixel maps")
+    pixels = " and pixel maps" if args.pixel_methods else ""
+    print(f"wrote {args.out}/bands.csv, sensitivity.csv, maps.npz, settings.json, attribution.png/.pdf{pixels}")

@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", action="append",
                         help="state-dict file of each --model, in order; '-' for one that needs none")  # fmt: skip
     parser.add_argument("--name", action="append", help="observer name of each model, in order")
-    parser.add_argument("--variant", default="original", help="for ablate run folders: the variant trained on")
+    parser.add_argument("--variant", action="append",
+                        help="of an ablate run folder: the model trained on this variant, applied to the images "
+                        "before it; one for all models or one per --model (default original)")  # fmt: skip
     parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class (an .npz carries no "
                         "labels)")  # fmt: skip
     group = parser.add_mutually_exclusive_group()
@@ -68,8 +70,13 @@ def run(args: argparse.Namespace) -> None:
         except json.JSONDecodeError as err:
             raise FreqprobeError(f"{args.label_map}: not JSON ({err})") from None
     # a study's model carries its classes (real first), so the data folders are matched by name
-    models = [load_observer(source, weights=w, variant=args.variant, device=args.device)
-              for source, w in zip(args.model, weights)]  # fmt: skip
+    variants = args.variant or ["original"]
+    if len(variants) == 1:
+        variants = variants * len(args.model)
+    if len(variants) != len(args.model):
+        raise FreqprobeError(f"{len(variants)} --variant for {len(args.model)} --model (give one, or one per model)")
+    models = [load_observer(source, weights=w, variant=v, device=args.device)
+              for source, w, v in zip(args.model, weights, variants)]  # fmt: skip
     report = probe(
         models,
         args.data,

@@ -26,18 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
 
 
-def set_names(fakes: list[str]) -> list[str]:
-    """``real``, then each fake's file or folder name without extension, made unique."""
-    names = ["real"]
-    for path in fakes:
-        stem = Path(path).stem or "fake"
-        name, k = stem, 2
-        while name in names:
-            name, k = f"{stem}-{k}", k + 1
-        names.append(name)
-    return names
-
-
 def run(args: argparse.Namespace) -> None:
     from ..data import load_images
     from ..spectra import spectrum
@@ -47,7 +35,6 @@ def run(args: argparse.Namespace) -> None:
     report = spectrum(
         real,
         *fakes,
-        names=set_names(args.fake),
         window=args.window,
         denoiser=args.denoiser,
         **{k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None},

@@ -30,6 +30,9 @@ import numpy as np
 
 from ..errors import DataError
 
+#: How to give sets one size, in every "sizes differ" error (Python and command line alike).
+CROP_HINT = "crop them to one size with size=S or (H, W) (command line: --size S or HxW)"
+
 CROP_POLICIES = ("center", "random", "resize")
 
 
@@ -85,7 +88,7 @@ class SizePolicy:
                     f"{h}x{w} ({len(files)} {'file' if len(files) == 1 else 'files'}, e.g. {', '.join(files[:2])})"
                     for (h, w), files in groups
                 )
-                raise DataError(f"{source}: images differ in size: {listing}; pass size=S to crop")
+                raise DataError(f"{source}: images differ in size: {listing}; {CROP_HINT}")
             return next(iter(files_by_size))
         height, width = self.size
         too_small = [(hw, f) for hw, files in files_by_size.items() if hw[0] < height or hw[1] < width for f in files]

@@ -17,6 +17,7 @@ from .._version import __version__
 from ..data import ImageSet
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
+from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
 from .distortions import Condition, check_conditions, parse_conditions
 from .labelled import LabelledSource, load_labelled
@@ -44,6 +45,7 @@ def probe(
     class_names: Sequence[str] | None = None,
     label_map: str | Mapping[str, Sequence[int]] | None = None,
     names: Sequence[str] | None = None,
+    variant: str = "original",
     size: int | tuple[int, int] | None = None,
     batch_size: int = 128,
     device: str | torch.device = "auto",
@@ -67,6 +69,9 @@ def probe(
         label_map: class name -> output indices, probabilities averaged over them
             (``"imagenet16"``: 1000 ImageNet classes to the 16 categories).
         names: observer names (default: dict keys, file stems, or ``model``, ``model-2``, …).
+        variant: a filter-bank spec every model reads its images through, after the
+            distortion (a study's model trained on ``highpass:0.1`` reads high-passed images);
+            of a study it also picks the model trained on it.
         size: crop images to this size on loading.
         batch_size, device, seed: batching, ``"auto"`` (CUDA if available), and the seed
             of the random benchmark distortions (drawn per image, independent of the batch
@@ -83,13 +88,14 @@ def probe(
     sources, observers = _observers(model, names)
     conditions = parse_conditions(distortions, preset, seed)
     check_conditions(conditions, *labelled.images.size)
+    variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
     make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading
     names_table = pd.DataFrame({"imagename": labelled.images.names, "category": labelled.categories,
                                 "object_response": labelled.categories})  # fmt: skip
     _check_image_ids(names_table)
     saved = [ModuleState(source) for source in sources if isinstance(source, nn.Module)]
     try:
-        models = [load_observer(source, device=device) for source in sources]
+        models = [load_observer(source, variant=variant, device=device) for source in sources]
         deciders = {observer: make_decider(labelled.class_names, class_names, label_map, own_classes(net), observer)
                     for observer, net in zip(observers, models)}  # fmt: skip
         classes = {*labelled.class_names, *(name for d in deciders.values() for name in d.class_names)}
@@ -104,10 +110,12 @@ def probe(
             state.restore()
     trials = _trial_table(decisions, deciders, labelled.images.names, labelled.categories)
     responses = {observer: list(d.class_names) for observer, d in deciders.items()}
+    seen = [str(m.variant) if isinstance(m, ThroughVariant) else "original" for m in models]  # what each model read
     same = len({tuple(r) for r in responses.values()}) == 1
     settings = {
         "version": __version__, "observers": observers, "data": labelled.images.origin, "n_images": len(labelled),
         "size": list(labelled.images.size), "data_classes": list(labelled.class_names),
+        "variant": seen[0] if len(set(seen)) == 1 else dict(zip(observers, seen)),
         "response_classes": next(iter(responses.values())) if same else responses,
         "distortions": distortions, "preset": preset, "seed": seed,
         "label_map": label_map if label_map is None or isinstance(label_map, str)
@@ -183,28 +191,52 @@ def load_observer(
     seed: int | None = None,
     device: str | torch.device = "cpu",
 ) -> nn.Module:
-    """A model to probe, as ``resolve_model`` gives it, in eval mode on ``device``.
+    """A model to probe, as ``resolve_model`` gives it, in eval mode on ``device``, behind
+    ``variant`` (``ThroughVariant``) unless that is ``original``.
 
     A model of an ``fp.ablate`` study (its ``AblationResult`` or run folder) comes with
     ``class_names``: the study's classes in the order of its outputs (``real`` first),
-    read from the run's record (``runs/<key>.json``, ``spec.classes``).
+    read from the run's record (``runs/<key>.json``, ``spec.classes``); ``variant`` also
+    picks the study's model trained on it, which thus reads images as the study scored it.
+
+    Raises:
+        FreqprobeError: a variant fitted on the study's training images (``power_equalize``).
     """
     from ..ablation import AblationResult
     from ..ablation.trained import resolve_model
 
     if isinstance(source, (str, os.PathLike)) and (Path(source) / "results.csv").is_file():
         source = AblationResult.load(source)
+    variant_transform = transform(variant)
+    if variant_transform.needs_fit:
+        raise FreqprobeError(f"variant {variant}: a transform fitted on a training set cannot be applied here")
     if not isinstance(source, AblationResult):
         if seed is not None:
             raise FreqprobeError("a seed picks a study's model; this model is not a study")
-        return resolve_model(source, weights=weights, device=device)
-    if weights is not None:
-        raise FreqprobeError("weights= goes with a module:factory model; a study loads its own weights")
-    model = resolve_model(source, variant=variant, seed=seed, device=device)
-    classes = study_classes(source, variant, seed)
-    if classes is not None:
-        model.class_names = classes
-    return model
+        model = resolve_model(source, weights=weights, device=device)
+    else:
+        if weights is not None:
+            raise FreqprobeError("weights= goes with a module:factory model; a study loads its own weights")
+        model = resolve_model(source, variant=variant, seed=seed, device=device)
+        classes = study_classes(source, variant, seed)
+        if classes is not None:
+            model.class_names = classes
+    return model if str(variant_transform) == "original" else ThroughVariant(variant_transform, model)
+
+
+class ThroughVariant(nn.Module):
+    """``model(variant(x))``: a study's model behind the filter-bank variant it was trained on."""
+
+    def __init__(self, variant: Transform, model: nn.Module) -> None:
+        super().__init__()
+        self.variant, self.model = variant, model
+        self.class_names: tuple[str, ...] | None = getattr(model, "class_names", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(self.variant(x))
+
+    def extra_repr(self) -> str:
+        return f"variant={self.variant}"
 
 
 def study_classes(result: Any, variant: str = "original", seed: int | None = None) -> tuple[str, ...] | None:

@@ -31,6 +31,8 @@ import torch
 
 from .._version import __version__
 from ..data import ImageSet, load_images
+from ..data.naming import default_set_names
+from ..data.sizing import CROP_HINT
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
@@ -131,7 +133,7 @@ def _check_sets(names: Sequence[str], sets: Sequence[ImageSet]) -> None:
     sizes = {name: images.size for name, images in zip(names, sets)}
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{name} {h}x{w}" for name, (h, w) in sizes.items())
-        raise DataError(f"sets differ in image size ({listed}); crop them to one size (load_images(..., size=S))")
+        raise DataError(f"sets differ in image size ({listed}); {CROP_HINT}")
     height, width = sets[0].size
     if min(height, width) < MIN_SIDE:
         raise DataError(f"images of {height}x{width} are too small for spectra; need at least {MIN_SIDE}x{MIN_SIDE}")
@@ -156,7 +158,8 @@ def spectrum(
     Args:
         real: the reference set (an ``ImageSet``, or anything ``load_images`` reads).
         *fakes: generated sets of the same image size, each compared with ``real``.
-        names: one name per set; default ``real`` and ``fake`` (``fake1``, ``fake2``, ...).
+        names: one name per set; default ``real``, then each generated set's file name
+            (``fake``, or ``fake1``, ``fake2``, … for sets in memory; ``data.naming``).
         window: ``"hann"`` (default; against leakage from the image borders) or ``"none"``.
         denoiser: for the noise residual: ``gaussian`` (default; linear, so every periodic
             pattern passes into the residual), ``median3``, ``median5``, ``wavelet`` (see
@@ -190,12 +193,12 @@ def spectrum(
         raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
     if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
         raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
-    if names is None:
-        names = ["real"] + (["fake"] if len(fakes) == 1 else [f"fake{i}" for i in range(1, len(fakes) + 1)])
-    names = [str(name) for name in names]
-    if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
-        raise FreqprobeError(f"names must be {1 + len(fakes)} distinct names, one per set; got {names}")
+    if names is not None:
+        names = [str(name) for name in names]
+        if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
+            raise FreqprobeError(f"names must be {1 + len(fakes)} distinct names, one per set; got {names}")
     sets = [_as_image_set(source) for source in (real, *fakes)]
+    names = default_set_names(sets[0], sets[1:]) if names is None else names
     _check_sets(names, sets)
     height, width = sets[0].size
     plan = MeasurePlan.build(height, width, resolve_device(device), window, denoiser, batch_size)
