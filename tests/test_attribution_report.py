@@ -258,8 +258,13 @@ def test_a_kway_study_picks_the_classes_of_its_sets_and_warns_about_its_split() 
     assert report.settings["classes"] == [0, 2] and report.settings["n_images"] == [40, 40]
     assert "K-way" in report.settings["images"]
     with pytest.warns(UserWarning, match="split needs all of them"):
-        explicit = fp.attribute(study, real, other, classes=np.array([0, 2]), **options)  # NumPy ints are fine
-    np.testing.assert_allclose(explicit.maps["band_ablation"], report.maps["band_ablation"])
+        explicit = fp.attribute(study, real, other, classes=np.array([0, 2]), target=np.int64(2), **options)
+    assert explicit.settings["classes"] == [0, 2] and explicit.settings["target"] == 2  # NumPy ints are fine
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generated = fp.attribute(study, fake, other, **options)  # two generated sets: no class is reversed
+    assert [str(w.message) for w in caught if "reverse" in str(w.message)] == []
+    assert generated.settings["classes"] == [1, 2] and "K-way" in generated.settings["images"]
 
 
 @pytest.mark.parametrize(("classes", "reason"), [((0, 5), "fake class=5 is out of range"),

@@ -129,6 +129,9 @@ def test_resolve_model_moves_a_loaded_model_to_the_device(trained) -> None:
     assert next(model.parameters()).device.type == "cpu" and not model.training
 
 
+HIGH = "highpass:0.2,window=gaussian"  # not idempotent: a variant applied twice would show
+
+
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     """A tiny ``fp.ablate`` study (classes real, fake: real first) and a data folder of its
@@ -137,7 +140,7 @@ def study(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("study")
     real, fake = fp.demo_sets(n=48, size=32, seed=0)
-    result = fp.ablate(real, fake, ["original", "highpass:0.2"], seeds=1, out=root / "run", names=["real", "fake"],
+    result = fp.ablate(real, fake, ["original", HIGH], seeds=1, out=root / "run", names=["real", "fake"],
                        recipe=Recipe(epochs=1, min_steps=20), null=False, progress=False, device="cpu")  # fmt: skip
     for name, images in (("real", real), ("fake", fake)):
         (root / "data" / name).mkdir(parents=True)
@@ -187,27 +190,42 @@ def test_a_study_model_trained_on_a_variant_reads_its_images_through_it(study, t
     from freqprobe.cli import main
 
     _, root = study
-    net, high = fp.AblationResult.load(root / "run").model("highpass:0.2"), fp.transform("highpass:0.2")
-    observer = load_observer(root / "run", variant="highpass:0.2")
+    net, high = fp.AblationResult.load(root / "run").model(HIGH), fp.transform(HIGH)
+    observer = load_observer(root / "run", variant="highpass:.2,window=gaussian")  # any spelling of the spec
     x = fp.load_images(root / "data")[:8].float("cpu")
     with torch.no_grad():
         torch.testing.assert_close(observer(x), net(high(x)))
         assert not torch.allclose(observer(x), net(x), atol=1e-3)  # the filter does reach the model
-    report = fp.probe(root / "run", root / "data", variant="highpass:0.2", distortions=["lowpass:0.2"], device="cpu")
+        assert not torch.allclose(observer(x), net(high(high(x))), atol=1e-3)  # and only once (Gaussian: (1-G)^2)
+    report = fp.probe(root / "run", root / "data", variant=HIGH, distortions=["lowpass:0.2"], device="cpu")
     # by hand: the study's high-pass model on images high-passed by the caller (after the distortion)
     by_hand = fp.probe({"run": lambda x: net(high(x))}, root / "data", class_names=["real", "fake"],
                        distortions=["lowpass:0.2"], device="cpu")  # fmt: skip
     pd.testing.assert_frame_equal(report.trials, by_hand.trials)
-    assert report.settings["variant"] == "highpass:0.2"
+    assert report.settings["variant"] == HIGH
     code = main(["probe", "--model", str(root / "run"), "--model", str(root / "run"), "--variant", "original",
-                 "--variant", "highpass:0.2", "--name", "plain", "--name", "high", "--data", str(root / "data"),
+                 "--variant", HIGH, "--name", "plain", "--name", "high", "--data", str(root / "data"),
                  "--device", "cpu", "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0
     settings = json.loads((tmp_path / "out" / "settings.json").read_text())
-    assert settings["variant"] == {"plain": "original", "high": "highpass:0.2"}
-    code = main(["probe", "--model", str(root / "run"), "--variant", "original", "--variant", "highpass:0.2",
+    assert settings["variant"] == {"plain": "original", "high": HIGH}
+    code = main(["probe", "--model", str(root / "run"), "--variant", "original", "--variant", HIGH,
                  "--data", str(root / "data"), "--out", str(tmp_path / "out2")])  # fmt: skip
     assert code == 2 and "2 --variant for 1 --model" in capsys.readouterr().err
+
+
+def test_a_random_variant_draws_per_image_whatever_the_batch_size() -> None:
+    torch.manual_seed(0)
+    images, labels = torch.rand(24, 3, 8, 8), [k % 2 for k in range(24)]
+    weights = torch.randn(3 * 8 * 8)
+    linear = lambda x: torch.stack([x.flatten(1) @ weights, -(x.flatten(1) @ weights)], dim=1)  # noqa: E731
+    runs = [fp.probe(linear, (images, labels, ["a", "b"]), variant="noise:0.5,seed=1", batch_size=b, device="cpu")
+            for b in (4, 24)]  # fmt: skip
+    pd.testing.assert_frame_equal(runs[0].trials, runs[1].trials)
+    # by hand: the noise of each image's own index
+    noisy = fp.transform("noise:0.5,seed=1")(images, torch.arange(24))
+    expected = np.where((noisy.flatten(1) @ weights).numpy() > 0, "a", "b")
+    assert runs[0].trials["object_response"].tolist() == expected.tolist()
 
 
 def test_user_class_names_name_the_outputs_of_other_models() -> None:

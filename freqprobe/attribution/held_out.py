@@ -72,7 +72,7 @@ def study_test_images(
         return None, "all images (the study's records are not available)"
     given = (real.fingerprint(), fake.fingerprint())
     study_real, study_fakes = spec["data"][0], tuple(spec["data"][1:])
-    if len(study_fakes) > 1 and given[0] == study_real and given[1] in study_fakes:
+    if len(study_fakes) > 1 and given[0] != given[1] and all(f in spec["data"] for f in given):  # K-way, own classes
         warnings.warn(
             f"these are sets of a study of {len(spec['data'])} sets, whose split needs all of them: attributing "
             "on all images, some of which the model was trained on",

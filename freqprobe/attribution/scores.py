@@ -11,7 +11,6 @@ logit ``k`` for every image.
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Callable
 
 import torch
@@ -42,8 +41,6 @@ def resolve_target(target: str | int, classes: tuple[int, int], n_logits: int) -
     Raises:
         FreqprobeError: an unknown target, or a class or target column out of range.
     """
-    if not isinstance(target, (str, bool)) and hasattr(target, "__index__"):
-        target = operator.index(target)  # a NumPy integer too
     for name, column in (("real class", classes[0]), ("fake class", classes[1]), ("target", target)):
         if isinstance(column, int) and not isinstance(column, bool) and not 0 <= column < n_logits:
             raise FreqprobeError(

@@ -138,6 +138,8 @@ def attribute(
         >>> report.ranking.columns.tolist(), sorted(set(report.table["images"]))
         (['band', 'f_lo', 'f_hi', 'ablation'], ['all', 'fake', 'real'])
     """
+    if not isinstance(target, (str, bool)) and hasattr(target, "__index__"):
+        target = operator.index(target)  # a NumPy integer too (settings.json takes plain ints)
     layout, methods, pixel_methods = check_options(
         bands,
         sectors,

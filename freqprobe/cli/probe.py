@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> None:
         preset=args.preset,
         class_names=args.class_names,
         label_map=label_map,
-        names=args.name or [observer_name(m) for m in args.model],
+        names=args.name or [observer_name(m) + ("" if v == "original" else f" {v}")
+                            for m, v in zip(args.model, variants)],  # fmt: skip
         size=args.size,
         batch_size=args.batch_size,
         device=args.device,

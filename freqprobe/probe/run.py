@@ -208,6 +208,7 @@ def load_observer(
     if isinstance(source, (str, os.PathLike)) and (Path(source) / "results.csv").is_file():
         source = AblationResult.load(source)
     variant_transform = transform(variant)
+    variant = str(variant_transform)  # canonical, as the study's table has it
     if variant_transform.needs_fit:
         raise FreqprobeError(f"variant {variant}: a transform fitted on a training set cannot be applied here")
     if not isinstance(source, AblationResult):
@@ -232,8 +233,9 @@ class ThroughVariant(nn.Module):
         self.variant, self.model = variant, model
         self.class_names: tuple[str, ...] | None = getattr(model, "class_names", None)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model(self.variant(x))
+    def forward(self, x: Tensor, index: Tensor | None = None) -> Tensor:
+        """``index``: the images' positions in their set, for a random variant's draws."""
+        return self.model(self.variant(x, index))
 
     def extra_repr(self) -> str:
         return f"variant={self.variant}"
@@ -299,7 +301,8 @@ def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, 
                 total += len(x)
                 for observer, net in models.items():
                     # a copy per model: one that edits its input in place cannot change what the next sees
-                    outputs = net(distorted.clone())
+                    copy = distorted.clone()
+                    outputs = net(copy, index) if isinstance(net, ThroughVariant) else net(copy)
                     undefined[observer] += int(undefined_decisions(outputs))
                     decided = deciders[observer].decide(outputs).cpu()
                     decisions[observer, condition.distortion, condition.label].append(decided)
