@@ -311,3 +311,45 @@ def test_the_same_images_given_twice_warn() -> None:
     real, _ = sets(fy=0.3, fx=0.4, n=32)
     with pytest.warns(UserWarning, match="sets real and real-2 hold the same images"):
         fp.ablate(real, real, ["original"], seeds=1, recipe=FAST, progress=False, null=False)
+
+
+def test_copies_of_one_set_in_the_other_warn_and_so_does_an_accuracy_below_chance() -> None:
+    real, _ = sets(fy=0.3, fx=0.4, n=160)
+    fake = fp.ImageSet(real.images.flip(0), origin="fake")  # the same images in another order
+    with pytest.warns(UserWarning) as caught:
+        result = fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, progress=False, null=False)
+    messages = [str(w.message) for w in caught]
+    row = accuracy(result, "original")
+    leaked = [m for m in messages if "test images have an exact copy among the training images of another" in m]
+    assert len(leaked) == 1 and int(leaked[0].split()[0]) > 0.5 * row["n_test"]
+    assert row["ci_high"] < 0.5  # a test image's copy was trained under the other label
+    assert any(m.startswith("accuracy below chance in 1 of 1 rows, e.g. binary original") for m in messages)
+
+
+def test_leaked_copies_are_counted_exactly_and_twins_on_one_side_are_not() -> None:
+    from freqprobe.ablation.tasks import build_tasks, leaked_copies
+
+    real, fake = sets(fy=0.3, fx=0.4, n=40)
+    task = build_tasks({"real": real, "fake": fake}, 0.25, 0, "auto", False, False)[0]
+    assert leaked_copies(task) == 0
+    test_real = task.test.index[task.test.source == 0][:3]
+    copies = fake.images.clone()
+    train_fake = task.train.index[task.train.source == 1][:3]
+    copies[train_fake] = real.images[test_real]  # three test reals trained as fake
+    copies[train_fake[0], 0, 0, 0] ^= 1  # one pixel off: not a copy, even where the hash does not look
+    leaky = build_tasks({"real": real, "fake": fp.ImageSet(copies)}, 0.25, 0, "auto", False, False)[0]
+    assert torch.equal(leaky.test.index, task.test.index) and leaked_copies(leaky) == 2
+    named = [f"crop_{k}.png" for k in range(40)]  # file names: the twins are paired across the sets
+    twins = build_tasks({"real": fp.ImageSet(real.images, named), "fake": fp.ImageSet(real.images.clone(), named)},
+                        0.25, 0, "auto", False, False)[0]  # fmt: skip
+    assert leaked_copies(twins) == 0  # each twin on the side of its original: label noise, not a leak
+
+
+def test_mode_both_and_the_summary_interval_at_the_mean_accuracy() -> None:
+    real, fake = sets(fy=0.3, fx=0.4, n=48)
+    result = fp.ablate(real, fake, ["lowpass:0.2"], seeds=2, mode="both", recipe=FAST, progress=False, null=False)
+    assert set(result.table["mode"]) == {"retrain", "probe"}
+    for row in result.summary.itertuples():
+        expected = wilson_interval(row.accuracy * row.n_test, row.n_test)  # the mean count, unrounded
+        assert (row.ci_low, row.ci_high) == pytest.approx(expected, abs=1e-12)
+    assert wilson_interval(41.5, 80) == pytest.approx((0.41094, 0.62485), abs=1e-5)  # between 41/80 and 42/80

@@ -168,7 +168,7 @@ def test_a_study_trains_on_representations_and_rejects_them_in_probe_mode() -> N
     model = result.model("repr:dct8")
     assert model(torch.zeros(2, 192, 4, 4)).shape == (2, 2)
     for kind in ("dct8", "logfft"):
-        with pytest.raises(FreqprobeError, match="use mode='retrain'"):
+        with pytest.raises(FreqprobeError, match="retrain on it instead \\(mode='retrain'"):
             fp.ablate(real, fake, [f"repr:{kind}"], mode="probe", progress=False)
 
 

@@ -9,6 +9,7 @@ import torch
 
 import freqprobe as fp
 from freqprobe.transforms.fourier import WINDOWS
+from freqprobe.errors import SpecError
 
 from synthetic import natural_like
 
@@ -129,3 +130,12 @@ def test_outputs_are_not_clipped() -> None:
     high = fp.transform("highpass:0.1")(x)
     assert high.min() < 0  # zero-mean detail: the policy keeps linear filters linear
     assert abs(high.mean().item()) < 1e-5
+
+
+@pytest.mark.parametrize("spec", ["bandpass:0.30,0.31", "highpass:0.71", "lowpass:0.1,angle=30,40"])
+def test_a_mask_that_keeps_no_frequency_of_the_size_is_a_spec_error(spec: str) -> None:
+    with pytest.raises(SpecError, match="keeps no frequency of a 16x16 image"):
+        fp.transform(spec, size=(16, 16))
+    with pytest.raises(SpecError, match="keeps no frequency of a 16x16 image"):
+        fp.transform(spec)(torch.rand(2, 3, 16, 16))
+    fp.transform("bandpass:0.30,0.31", size=(64, 64))  # 0.3125 = 20/64 lies in the band

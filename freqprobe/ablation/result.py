@@ -58,7 +58,7 @@ class AblationResult(TableDisplay):
         for (task, variant, mode, recipe), group in self.table.groupby(GROUP, sort=False):
             n_test = int(group["n_test"].iloc[0])
             mean = float(group["accuracy"].mean())
-            low, high = wilson_interval(round(mean * n_test), n_test)
+            low, high = wilson_interval(mean * n_test, n_test)  # at the mean, not a rounded count
             rows.append(
                 {
                     "task": task,

@@ -22,7 +22,7 @@ from ..training import Recipe, get_recipe
 from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
-from .tasks import Task, build_tasks, samples_digest
+from .tasks import Task, build_tasks, leaked_copies, samples_digest
 
 MODES = ("retrain", "probe")
 
@@ -54,7 +54,8 @@ def ablate(
         variants: transform specs (``"lowpass:0.15"``, ``"edges:canny"``, …).
         seeds: a count (seeds ``0..n-1``) or the seeds themselves.
         mode: ``"retrain"`` (train and test on each variant), ``"probe"`` (train once
-            on the originals, test on each variant), or both.
+            on the originals, test on each variant), or ``"both"`` (the same as
+            ``("retrain", "probe")``).
         model: ``"fast"``, ``"resnet18"`` or ``"module:factory"``.
         recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem),
             ``"plain"`` (a learned stem on standardised pixels), a ``Recipe``, or several
@@ -82,7 +83,7 @@ def ablate(
             split, an unknown mode, a model that does not give K logits — all before
             any training.
     """
-    modes = (mode,) if isinstance(mode, str) else tuple(mode)
+    modes = MODES if mode == "both" else (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
     seed_list = _seed_list(seeds)
@@ -98,7 +99,7 @@ def ablate(
     if "probe" in modes and representations:
         raise FreqprobeError(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
-            "read it; use mode='retrain' for it"
+            "read it; retrain on it instead (mode='retrain', command line --mode retrain)"
         )
     device = resolve_device(device)
     recipes = _recipes(recipe)
@@ -110,10 +111,7 @@ def ablate(
             build_classifier(model, classes, shape)
     store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
-    for fingerprint in set(fingerprints):
-        same = [name for name, f in zip(sets, fingerprints) if f == fingerprint]
-        if len(same) > 1:
-            warnings.warn(f"sets {' and '.join(same)} hold the same images: no classifier can tell them apart")
+    _warn_shared_images(sets, fingerprints, tasks[0])
     digests = {task.name: samples_digest(task) for task in tasks}
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []
@@ -155,6 +153,16 @@ def ablate(
                     bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+    below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
+    if len(below):
+        worst = below.loc[below["accuracy"].idxmin()]
+        warnings.warn(
+            f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
+            f"{worst['variant']}: {worst['accuracy']:.3f} "
+            f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared between "
+            "the sets, or classes mixed up; do not read these as 'no difference'",
+            stacklevel=2,
+        )
     if null and not result.null_ok:  # after a Bonferroni correction over seeds
         warnings.warn(
             "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
@@ -175,6 +183,24 @@ def ablate(
         result.save(out)
         result.folder = Path(out)
     return result
+
+
+def _warn_shared_images(sets: dict[str, ImageSet], fingerprints: tuple[str, ...], task: Task) -> None:
+    """Warn about two sets that hold the same images, and about test images whose exact
+    copy is trained under another class (twins kept on one side of the split are fine)."""
+    for fingerprint in set(fingerprints):
+        same = [name for name, f in zip(sets, fingerprints) if f == fingerprint]
+        if len(same) > 1:
+            listed = " and ".join(same)
+            warnings.warn(f"sets {listed} hold the same images: no classifier can tell them apart", stacklevel=3)
+    leaked = leaked_copies(task)
+    if leaked:
+        warnings.warn(
+            f"{leaked} of the {len(task.test)} test images have an exact copy among the training images of another "
+            "class: the network is taught the opposite answer for them (accuracy falls, below chance when many "
+            "do); remove the duplicates",
+            stacklevel=3,
+        )
 
 
 def _named_sets(real, fakes, names) -> dict[str, ImageSet]:

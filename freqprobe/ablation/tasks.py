@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..data import ImageSet, train_test_split
+from ..data.overlap import image_hashes
 from ..data.sizing import CROP_HINT
 from ..errors import DataError
 from ..training import LabelledImages
@@ -86,6 +87,37 @@ def build_tasks(
     if null:
         tasks.append(null_task(names[0], splits[names[0]], split_seed, labelled))
     return tasks
+
+
+def leaked_copies(task: Task) -> int:
+    """How many test images have an exact copy among the task's training images under
+    another label (a copy trained as one class, its twin tested as another)."""
+    stacks = task.train.sources
+    hashes = image_hashes(stacks)
+
+    def sample_hashes(part: LabelledImages) -> Tensor:
+        out = torch.empty(len(part), dtype=torch.long)
+        for position, values in enumerate(hashes):
+            chosen = part.source == position
+            out[chosen] = values[part.index[chosen]]
+        return out
+
+    train, test = sample_hashes(task.train), sample_hashes(task.test)
+    by_hash: dict[int, list[int]] = {}
+    for position, value in enumerate(train.tolist()):
+        by_hash.setdefault(value, []).append(position)
+
+    def image(part: LabelledImages, k: int) -> Tensor:
+        return stacks[int(part.source[k])][int(part.index[k])]
+
+    leaked = 0
+    for k in torch.isin(test, train).nonzero().flatten().tolist():
+        label = int(task.test.label[k])
+        leaked += any(
+            int(task.train.label[j]) != label and torch.equal(image(task.train, j), image(task.test, k))
+            for j in by_hash[int(test[k])]
+        )
+    return leaked
 
 
 def task_generator(split_seed: int, task_name: str) -> torch.Generator:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> None:
         fakes,
         args.variants,
         seeds=args.seeds,
-        mode=("retrain", "probe") if args.mode == "both" else args.mode,
+        mode=args.mode,
         model=args.model,
         recipe=recipes,
         out=args.out,

@@ -12,8 +12,8 @@ import numpy as np
 from scipy import stats
 
 
-def wilson_interval(correct: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for ``correct / total``.
+def wilson_interval(correct: float, total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for ``correct / total`` (``correct`` may be a mean count over seeds).
 
     >>> lo, hi = wilson_interval(80, 100)
     >>> round(lo, 4), round(hi, 4)

@@ -122,6 +122,13 @@ class _RadialFilter(Transform):
     def gain(self, radius: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def check_size(self, height: int, width: int) -> None:
+        if _keeps_nothing(self, height, width):
+            raise self.fail(
+                f"keeps no frequency of a {height}x{width} image (its grid steps are 1/{height} and 1/{width} "
+                "cycles/pixel): every output would be 0"
+            )
+
     def mask(self, height: int, width: int, device: torch.device | str = "cpu") -> Tensor:
         """The full-grid ``(H, W)`` gain this filter applies (float64, Hermitian-symmetric)."""
         mask = self.gain(radial_frequency(height, width, device))
@@ -131,6 +138,11 @@ class _RadialFilter(Transform):
 
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
         return apply_half_mask(x, _cached_half_mask(self, *x.shape[-2:], x.device, x.dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _keeps_nothing(spec: _RadialFilter, height: int, width: int) -> bool:
+    return not bool(spec.mask(height, width).any())
 
 
 @functools.lru_cache(maxsize=64)
