@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import html
 from typing import ClassVar
 
@@ -11,7 +12,7 @@ import pandas as pd
 REPR_ROWS = 10
 
 
-class TableDisplay:
+class TableDisplay(abc.ABC):
     """Mixin for results: ``repr`` is the class, one line of ``describe()`` and the first rows
     of one table (not every attribute, which would flood a notebook); Jupyter renders the
     table as HTML. Dataclasses using it pass ``repr=False``."""
@@ -19,9 +20,9 @@ class TableDisplay:
     #: The attribute (a DataFrame) that a terminal and a notebook show.
     shown_table: ClassVar[str] = "table"
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """One line about the result."""
-        raise NotImplementedError
 
     def _shown(self) -> pd.DataFrame:
         return getattr(self, self.shown_table)

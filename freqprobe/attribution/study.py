@@ -20,6 +20,7 @@ from ..data import ImageSet, load_images
 from ..data.sizing import CROP_HINT
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
+from ..models.state import restored
 from ..transforms import Transform, transform
 from .band_gains import METHODS, BandGainModel, band_attributions
 from .bands import BandLayout
@@ -305,33 +306,6 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         yield
-
-
-@contextlib.contextmanager
-def restored(source: object) -> Iterator[None]:
-    """Give a caller's ``nn.Module`` back as it came, whatever happens in the block.
-
-    ``attribute`` puts the model in eval mode, moves it to the device and (for Grad-CAM)
-    switches off its in-place activations; on exit every module's ``training`` flag and
-    ``inplace`` attribute are restored, and the parameters and buffers go back to the
-    device they were on (when they were all on one).
-    """
-    if not isinstance(source, nn.Module):
-        yield
-        return
-    modules = list(source.modules())
-    training = [module.training for module in modules]
-    inplace = [(module, module.inplace) for module in modules if isinstance(getattr(module, "inplace", None), bool)]
-    devices = {t.device for t in (*source.parameters(), *source.buffers())}
-    try:
-        yield
-    finally:
-        for module, mode in zip(modules, training):
-            module.training = mode
-        for module, flag in inplace:
-            module.inplace = flag
-        if len(devices) == 1:
-            source.to(devices.pop())
 
 
 def default_classes(

@@ -17,6 +17,7 @@ from .._version import __version__
 from ..data import ImageSet
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
+from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
 from .distortions import Condition, check_conditions, parse_conditions
@@ -93,8 +94,7 @@ def probe(
     names_table = pd.DataFrame({"imagename": labelled.images.names, "category": labelled.categories,
                                 "object_response": labelled.categories})  # fmt: skip
     _check_image_ids(names_table)
-    saved = [ModuleState(source) for source in sources if isinstance(source, nn.Module)]
-    try:
+    with restored(*sources):  # a caller's modules come back as they came: mode, device
         models = [load_observer(source, variant=variant, device=device) for source in sources]
         deciders = {observer: make_decider(labelled.class_names, class_names, label_map, own_classes(net), observer)
                     for observer, net in zip(observers, models)}  # fmt: skip
@@ -105,9 +105,6 @@ def probe(
         for condition in conditions:
             condition.fit(batches)
         decisions = _sweep(conditions, batches, dict(zip(observers, models)), deciders)
-    finally:
-        for state in saved:
-            state.restore()
     trials = _trial_table(decisions, deciders, labelled.images.names, labelled.categories)
     responses = {observer: list(d.class_names) for observer, d in deciders.items()}
     seen = [str(m.variant) if isinstance(m, ThroughVariant) else "original" for m in models]  # what each model read
@@ -162,25 +159,6 @@ def _check_image_ids(table: pd.DataFrame) -> None:
             f"images {first} and {second} have one image id {image_id(first)!r} (trials match images by the "
             "name after its last '_', model-vs-human's rule); rename one"
         )
-
-
-class ModuleState:
-    """The train/eval flag of every sub-module of a caller's model, and its device, to give
-    the model back as it came."""
-
-    def __init__(self, module: nn.Module) -> None:
-        self.module = module
-        self.flags = [(m, m.training) for m in module.modules()]
-        devices = {t.device for t in (*module.parameters(), *module.buffers())}
-        self.device = devices.pop() if len(devices) == 1 else None
-
-    def restore(self) -> None:
-        for m, flag in self.flags:
-            m.training = flag
-        if self.device is not None:
-            tensors = (*self.module.parameters(), *self.module.buffers())
-            if tensors and tensors[0].device != self.device:
-                self.module.to(self.device)
 
 
 def load_observer(
