@@ -111,7 +111,7 @@ def ablate(
             build_classifier(model, classes, shape)
     store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
-    _warn_shared_images(sets, fingerprints, tasks[0])
+    _warn_about_copies(sets, fingerprints, tasks[0])
     digests = {task.name: samples_digest(task) for task in tasks}
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []
@@ -185,7 +185,7 @@ def ablate(
     return result
 
 
-def _warn_shared_images(sets: dict[str, ImageSet], fingerprints: tuple[str, ...], task: Task) -> None:
+def _warn_about_copies(sets: dict[str, ImageSet], fingerprints: tuple[str, ...], task: Task) -> None:
     """Warn about two sets that hold the same images, and about test images whose exact
     copy is trained under another class (twins kept on one side of the split are fine)."""
     for fingerprint in set(fingerprints):

@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="state-dict file of each --model, in order; '-' for one that needs none")  # fmt: skip
     parser.add_argument("--name", action="append", help="observer name of each model, in order")
     parser.add_argument("--variant", action="append",
-                        help="of an ablate run folder: the model trained on this variant, applied to the images "
-                        "before it; one for all models or one per --model (default original)")  # fmt: skip
+                        help="filter-bank variant a model reads, applied after the distortion (of an ablate run "
+                        "folder also: its model trained on it); one for all models or one per --model "
+                        "(default original)")  # fmt: skip
     parser.add_argument("--data", help="labelled images: a folder with one sub-folder per class (an .npz carries no "
                         "labels)")  # fmt: skip
     group = parser.add_mutually_exclusive_group()

@@ -204,7 +204,8 @@ def load_observer(
 
 
 class ThroughVariant(nn.Module):
-    """``model(variant(x))``: a study's model behind the filter-bank variant it was trained on."""
+    """``model(variant(x))``: a model behind the filter-bank variant it reads (a study's
+    model: the one it was trained on)."""
 
     def __init__(self, variant: Transform, model: nn.Module) -> None:
         super().__init__()
