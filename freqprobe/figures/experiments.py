@@ -87,3 +87,31 @@ def plot_drift(table: pd.DataFrame, ax=None) -> Figure:
 
 def save_drift_figure(table: pd.DataFrame, stem: Path) -> list[Path]:
     return save_figure(plot_drift(table), stem)
+
+
+def plot_augment(curves: dict[str, pd.DataFrame], table: pd.DataFrame, ax=None) -> Figure:
+    """Accuracy on the real test set against the ratio of generated images, with intervals
+    and seeds as dots: augment (added) and replace (in place of real; 1 = generated only)."""
+    if ax is None:
+        fig, ax = subplots(figsize=(4.2, 3.0))
+    else:
+        fig = ax.figure
+    for k, (mode, rows) in enumerate(curves.items()):
+        colour = SERIES_COLOURS[k]
+        spread = np.clip([rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]], 0, None)
+        ax.errorbar(rows["ratio"], rows["accuracy"], yerr=spread, color=colour, marker="o", markersize=3, capsize=2,
+                    linewidth=1, label=mode)  # fmt: skip
+        modes = ["real", mode] if mode == "augment" else ["real", "replace", "generated"]
+        seeds = table[table["mode"].isin(modes[1:])]
+        ax.scatter(seeds["ratio"], seeds["accuracy"], s=5, color=colour, alpha=0.6, zorder=3)
+    real = table[table["mode"] == "real"]
+    ax.scatter(real["ratio"], real["accuracy"], s=5, color="black", zorder=3)
+    ax.axhline(float(table["chance"].iloc[0]), color=NULL_COLOUR, linewidth=0.8, linestyle=":", label="chance")
+    ax.set_xlabel("generated images per real image (augment) / fraction replaced")
+    ax.set_ylabel("accuracy on the real test set")
+    ax.legend(fontsize=7, frameon=False)
+    return fig
+
+
+def save_augment_figure(curves: dict[str, pd.DataFrame], table: pd.DataFrame, stem: Path) -> list[Path]:
+    return save_figure(plot_augment(curves, table), stem)
