@@ -122,3 +122,24 @@ def test_bad_input_is_one_line_error(call, fragment: str) -> None:
 def test_loading_a_folder_without_a_matrix_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(FreqprobeError, match="no matrix.csv"):
         fp.CompareResult.load(tmp_path)
+
+
+def test_the_command_line_compares_and_drifts_on_shared_runs(tmp_path: Path, monkeypatch) -> None:
+    from freqprobe.cli import main
+    from freqprobe.io import write_samples_npz
+
+    paths = []
+    for seed, amplitude, name in ((0, 0.0, "real"), (1, 0.0, "g1"), (2, 0.1, "g2")):
+        paths.append(write_samples_npz(crops_with_wave(seed, amplitude, 32).numpy(), tmp_path / f"{name}.npz"))
+    common = ["--seeds", "1", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "run")]
+    assert main(["compare", *(a for p in paths for a in ("--set", str(p))), *common]) == 0
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("retrained a run the store has")
+
+    monkeypatch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
+    assert main(["drift", "--real", str(paths[0]), "--generation", str(paths[1]), "--generation", str(paths[2]),
+                 *common]) == 0  # fmt: skip
+    drift_table = pd.read_csv(tmp_path / "run" / "drift.csv")
+    assert list(drift_table["generation"]) == ["real", "g1", "g2", "g2"]
+    assert main(["compare", "--set", str(paths[0]), "--out", str(tmp_path / "x")]) == 2  # one set: one-line error

@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> None:
     from ..experiments import compare
 
     options = grid_options(args)
-    sets = [load_images(path, size=options.pop("size")) for path in args.sets]
+    size = options.pop("size")
+    sets = [load_images(path, size=size) for path in args.sets]
     result = compare(sets, **options)
     print(result.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"clustering order: {', '.join(result.order())}")
