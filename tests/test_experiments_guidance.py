@@ -13,6 +13,7 @@ import torch
 
 import freqprobe as fp
 from freqprobe.errors import FreqprobeError
+from freqprobe.experiments.analytic import GaussianMixture
 from freqprobe.experiments.guidance import NoiseSchedule, RealismGuidance, ddim_sample, train_realism_classifier
 
 MEANS = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
@@ -20,23 +21,8 @@ GENERATED, REAL, SD = torch.tensor([0.8, 0.2]), torch.tensor([0.2, 0.8]), 0.5
 SCHEDULE = NoiseSchedule.linear(50)
 
 
-def mixture(n: int, weights: torch.Tensor, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    k = torch.multinomial(weights, n, replacement=True, generator=generator)
-    return MEANS[k] + SD * torch.randn(n, 2, generator=generator)
-
-
-def analytic_eps(weights: torch.Tensor):
-    """The exact noise prediction of the mixture at every step (its score times -s_t)."""
-
-    def eps(x: torch.Tensor, t: int) -> torch.Tensor:
-        a, s = SCHEDULE.alpha[t], SCHEDULE.sigma[t]
-        variance = a**2 * SD**2 + s**2
-        offset = x[:, None, :] - a * MEANS[None]
-        posterior = torch.softmax(weights.log()[None] - (offset**2).sum(-1) / (2 * variance), dim=1)
-        return s * (posterior[..., None] * offset).sum(1) / variance
-
-    return eps
+GENERATED_MIXTURE = GaussianMixture(MEANS, GENERATED, SD)
+REAL_MIXTURE = GaussianMixture(MEANS, REAL, SD)
 
 
 def two_sample_accuracy(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -61,7 +47,7 @@ def two_sample_accuracy(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @pytest.fixture(scope="module")
 def classifier() -> torch.nn.Module:
-    real, generated = mixture(2000, REAL, 1), mixture(2000, GENERATED, 2)
+    real, generated = REAL_MIXTURE.sample(2000, 1), GENERATED_MIXTURE.sample(2000, 2)
     return train_realism_classifier(real, generated, SCHEDULE, iterations=500, batch_size=128, progress=False,
                                     device="cpu")  # fmt: skip
 
@@ -69,7 +55,7 @@ def classifier() -> torch.nn.Module:
 @pytest.fixture(scope="module")
 def samples(classifier) -> dict[float, torch.Tensor]:
     noise = torch.randn(2000, 2, generator=torch.Generator().manual_seed(3))
-    eps = analytic_eps(GENERATED)
+    eps = GENERATED_MIXTURE.eps(SCHEDULE)
     return {w: ddim_sample(eps, noise, SCHEDULE, RealismGuidance(classifier, w) if w else None) for w in (0, 1, 2)}
 
 
@@ -90,7 +76,7 @@ def test_guided_samples_take_the_real_mean(samples) -> None:
 
 
 def test_distribution_classification_falls_to_chance_under_guidance(samples) -> None:
-    real = mixture(2000, REAL, 4)
+    real = REAL_MIXTURE.sample(2000, 4)
     unguided, guided = two_sample_accuracy(samples[0], real), two_sample_accuracy(samples[2], real)
     assert unguided > 0.75  # the mode weights differ by 0.6: Bayes accuracy 0.8
     assert guided < 0.56

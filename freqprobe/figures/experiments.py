@@ -81,7 +81,7 @@ def plot_drift(table: pd.DataFrame, ax=None) -> Figure:
     ax.set_ylim(min(chance - 0.05, float(table["ci_low"].min()) - 0.02), 1.02)
     ax.set_xlabel("generation")
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
@@ -115,3 +115,28 @@ def plot_augment(curves: dict[str, pd.DataFrame], table: pd.DataFrame, ax=None) 
 
 def save_augment_figure(curves: dict[str, pd.DataFrame], table: pd.DataFrame, stem: Path) -> list[Path]:
     return save_figure(plot_augment(curves, table), stem)
+
+
+def plot_guidance(samples: pd.DataFrame, modes: pd.DataFrame) -> Figure:
+    """Left: the first coordinate of real, generated and guided samples (histograms).
+    Right: the fraction of samples in the right-hand mode against the guidance scale,
+    measured (dots) and in closed form (line)."""
+    fig, (left, right) = subplots(1, 2, figsize=(7.5, 2.8))
+    fig.subplots_adjust(wspace=0.35)
+    bins = np.linspace(-4, 4, 61)
+    real = samples[samples["source"] == "real"]
+    left.hist(real["x1"], bins=bins, color=NULL_COLOUR, alpha=0.5, label="real")
+    for k, scale in enumerate(s for s in (0.0, 1.0, 2.0) if s in set(samples["scale"])):
+        rows = samples[(samples["source"] != "real") & (samples["scale"] == scale)]
+        label = "generated" if scale == 0 else f"guided, scale {scale:g}"
+        left.hist(rows["x1"], bins=bins, histtype="step", color=SERIES_COLOURS[k], linewidth=1.2, label=label)
+    left.set_xlabel("x1")
+    left.set_ylabel("samples")
+    left.legend(fontsize=7, frameon=False)
+    right.plot(modes["scale"], modes["closed_form"], color="black", linewidth=1, label="closed form")
+    right.scatter(modes["scale"], modes["fraction_right"], color=SERIES_COLOURS[0], s=14, zorder=3, label="sampled")
+    right.axhline(0.8, color=NULL_COLOUR, linestyle=":", linewidth=0.8, label="real")
+    right.set_xlabel("guidance scale")
+    right.set_ylabel("fraction in the right mode")
+    right.legend(fontsize=7, frameon=False)
+    return fig
