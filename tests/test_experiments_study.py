@@ -87,6 +87,8 @@ def test_changed_options_run_the_analysis_again(finished: Path) -> None:
         (("[analyses.matrix]", "[analyses.a]\nkind = 'attribute'\nmodel = 'matrix'\nreal = 'real'\nfake = 'generated'"
           "\n[analyses.matrix]"), "must be an ablate analysis listed before it"),
         (("= { demo", "= ["), "not valid TOML"),
+        (('device = "cpu"', 'device = "cpu"\nsize = "big"'), "size must be S, 'HxW' or"),
+        (('real = { demo = "real"', 'real = { demo = "fake"'), "set real must be a path or a table"),
     ],
 )
 def test_a_bad_study_file_is_refused_before_any_work(tmp_path: Path, edit, fragment: str) -> None:

@@ -25,7 +25,8 @@ def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paired", choices=["auto", "yes", "no"], default="auto",
                         help="keep images of the same name on one side of the split (as in freqprobe ablate)")  # fmt: skip
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
-    parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes; an ablate study of the same sets there is reused)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="run folder (re-running resumes; an ablate study of the same sets there is reused)")  # fmt: skip
 
 
 def grid_options(args: argparse.Namespace) -> dict:

@@ -78,7 +78,7 @@ def augment_vs_replace(
     plan = [("real", 0.0)] + [("augment", float(r)) for r in ratios]
     plan += [("replace", float(r)) for r in ratios if r < 1] + [("generated", 1.0)]
     for mode, ratio in plan:  # every draw possible before any training
-        _draw(real.labels, generated.labels, mode, ratio, np.random.default_rng(0))
+        _draw(real, generated, mode, ratio, np.random.default_rng(0))
     device, recipe = resolve_device(device), get_recipe(recipe)
     store = RunStore(out, "augment")
     identity = {"data": [s.images.fingerprint() for s in (real, generated, test)],
@@ -109,17 +109,17 @@ def _relabelled(labelled: LabelledSet, class_names: tuple[str, ...], what: str) 
     return LabelledSet(labelled.images, mapping[labelled.labels], class_names)
 
 
-def _draw(real_labels: np.ndarray, generated_labels: np.ndarray, mode: str, ratio: float, rng: np.random.Generator):
+def _draw(real: LabelledSet, generated: LabelledSet, mode: str, ratio: float, rng: np.random.Generator):
     """Indices of the real and generated training images of one mode and ratio, per class."""
     real_index, generated_index = [], []
-    for c in np.unique(real_labels):
-        real_c, generated_c = np.flatnonzero(real_labels == c), np.flatnonzero(generated_labels == c)
+    for c in np.unique(real.labels):
+        real_c, generated_c = np.flatnonzero(real.labels == c), np.flatnonzero(generated.labels == c)
         n_c = len(real_c)
         n_generated = {"real": 0, "augment": round(ratio * n_c), "replace": round(ratio * n_c), "generated": n_c}[mode]
         if n_generated > len(generated_c):
             raise FreqprobeError(
-                f"{mode} at ratio {ratio:g} needs {n_generated} generated images of class {c}, there are "
-                f"{len(generated_c)}; give more generated images or smaller ratios"
+                f"{mode} at ratio {ratio:g} needs {n_generated} generated images of class {real.class_names[c]}, "
+                f"there are {len(generated_c)}; give more generated images or smaller ratios"
             )
         n_real = n_c - n_generated if mode in ("replace", "generated") else n_c
         real_index.append(rng.choice(real_c, n_real, replace=False))
@@ -129,7 +129,7 @@ def _draw(real_labels: np.ndarray, generated_labels: np.ndarray, mode: str, rati
 
 def _train_and_score(real, generated, test, mode, ratio, seed, model, recipe, device) -> dict:
     rng = np.random.default_rng([seed, zlib.crc32(f"{mode}:{ratio}".encode())])  # its own draw per mode and ratio
-    real_index, generated_index = _draw(real.labels, generated.labels, mode, ratio, rng)
+    real_index, generated_index = _draw(real, generated, mode, ratio, rng)
     sources = [real.images.images, generated.images.images]
     train = LabelledImages(
         sources,

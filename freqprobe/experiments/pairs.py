@@ -40,13 +40,20 @@ def named_sets(
         if names is not None:
             raise FreqprobeError("give names either as the keys of a dict of sets or as names=, not both")
         names, sets = [str(n) for n in sets], list(sets.values())
-    loaded = [s if isinstance(s, ImageSet) and size is None else load_images(s, size=size) for s in sets]
+    loaded = [_loaded(s, size) for s in sets]
     if len(loaded) < 2:
         raise FreqprobeError(f"give at least two sets to compare, got {len(loaded)}")
     names = default_set_names(loaded[0], loaded[1:]) if names is None else [str(n) for n in names]
     if len(names) != len(loaded) or len(set(names)) != len(names):
         raise FreqprobeError(f"names must be {len(loaded)} distinct names, one per set, got {names}")
     return dict(zip(names, loaded))
+
+
+def _loaded(source: SetSource, size: int | tuple[int, int] | None) -> ImageSet:
+    """A set as it is, or loaded (an ``ImageSet`` cropped to ``size`` keeps its names and origin)."""
+    if isinstance(source, ImageSet):
+        return source if size is None else ImageSet(load_images(source.images, size=size).images, source.names, source.origin)
+    return load_images(source, size=size)
 
 
 def pairwise_study(sets: dict[str, ImageSet], variants, seeds, out, options: dict) -> AblationResult:
@@ -70,6 +77,5 @@ def pair_table(study: AblationResult, names: Sequence[str]) -> pd.DataFrame:
         else:
             continue  # the K-way task
         set_a, set_b = sorted(pair, key=list(names).index)
-        rows.append({**{k: row[k] for k in PAIR_COLUMNS if k in row}, "set_a": set_a, "set_b": set_b,
-                     "variant": variant, "p_value_max": row["p_value_max"]})  # fmt: skip
+        rows.append({**{k: row[k] for k in PAIR_COLUMNS if k in row}, "set_a": set_a, "set_b": set_b, "variant": variant})
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)

@@ -96,19 +96,14 @@ def read_study(path: str | os.PathLike) -> Study:
         raise FreqprobeError(f"{path}: unknown top-level key {sorted(unknown)[0]!r} (out, figures, size, device, sets, analyses)")
     if not text.get("analyses"):
         raise FreqprobeError(f"{path}: no [analyses.NAME] table; name at least one analysis")
-    size = text.get("size")
-    if isinstance(size, str):
-        from ..cli.arguments import crop_size  # the command line's own parser of S / HxW
-
-        try:
-            size = crop_size(size)
-        except Exception:
-            raise FreqprobeError(f"{path}: size must be S or 'HxW', got {size!r}") from None
+    size = _size(text.get("size"), path)
     out = text.get("out", f"runs/{path.stem}")
     study = Study(path, Path(), None, size, str(text.get("device", "auto")), dict(text.get("sets", {})),
                   {str(k): dict(v) for k, v in text["analyses"].items()})  # fmt: skip
     study.out = study.resolve(out)
     study.figures = study.resolve(text["figures"]) if "figures" in text else None
+    for name, spec in study.sets.items():
+        _check_set(study, name, spec)
     for name, options in study.analyses.items():
         _check_analysis(study, name, options)
     return study
@@ -128,29 +123,56 @@ def run_study(path: str | os.PathLike, *, only=None, redraw: bool = False, progr
     if study.out.exists() and not study.out.is_dir():
         raise FreqprobeError(f"{study.out}: exists and is not a folder")
     sets = SetLoader(study)
-    results: dict[str, Any] = {}
-    for name in names:
-        options, folder = study.analyses[name], study.out / name
-        kind = options.get("kind", name)
-        start = time.perf_counter()
-        identity = None if redraw else _identity(study, {"kind": kind, **{k: v for k, v in options.items() if k != "export"}}, sets)
-        if redraw or _finished(folder, identity):
-            if not (folder / DONE).is_file():
-                raise FreqprobeError(f"{folder}: analysis {name} has not finished; run the study without --redraw")
-            result, how = LOADERS[kind](folder), "redrawn from its tables"
-            result.save(folder)
-        else:
-            result, how = RUNNERS[kind](study, name, {k: v for k, v in options.items() if k not in ("kind", "export")},
-                                        sets, folder), "finished"  # fmt: skip
-            result.save(folder)
-            with atomic_path(folder / DONE) as partial:
-                partial.write_text(json.dumps(identity, indent=1, default=str) + "\n")
-        results[name] = result
-        exported = _export(study, folder, options.get("export", []))
-        if progress:
-            listed = f"; exported {', '.join(p.name for p in exported)}" if exported else ""
-            print(f"{name} ({kind}): {how} in {time.perf_counter() - start:.1f} s -> {folder}{listed}", file=sys.stderr)
-    return results
+    return {name: _run_analysis(study, name, sets, redraw, progress) for name in names}
+
+
+def _run_analysis(study: Study, name: str, sets: SetLoader, redraw: bool, progress: bool):
+    """Run one analysis (or load it when finished with the same identity), save, export."""
+    options, folder = study.analyses[name], study.out / name
+    kind = options.get("kind", name)
+    start = time.perf_counter()
+    given = {k: v for k, v in options.items() if k not in ("kind", "export")}
+    identity = None if redraw else _identity(study, {"kind": kind, **given}, sets)
+    if redraw or _finished(folder, identity):
+        if not (folder / DONE).is_file():
+            raise FreqprobeError(f"{folder}: analysis {name} has not finished; run the study without --redraw")
+        result, how = LOADERS[kind](folder), "redrawn from its tables"
+        result.save(folder)
+    else:
+        result, how = RUNNERS[kind](study, dict(given), sets, folder), "finished"
+        result.save(folder)
+        with atomic_path(folder / DONE) as partial:
+            partial.write_text(json.dumps(identity, indent=1, default=str) + "\n")
+    exported = _export(study, folder, options.get("export", []))
+    if progress:
+        listed = f"; exported {', '.join(p.name for p in exported)}" if exported else ""
+        print(f"{name} ({kind}): {how} in {time.perf_counter() - start:.1f} s -> {folder}{listed}", file=sys.stderr)
+    return result
+
+
+def _size(size, path: Path) -> int | tuple[int, int] | None:
+    """The size policy: ``S``, ``"HxW"`` or ``[H, W]`` (a center crop), or none."""
+    if isinstance(size, str) and size.lower().count("x") == 1:
+        size = size.lower().split("x")
+    if isinstance(size, list) and len(size) == 2:
+        try:
+            size = (int(size[0]), int(size[1]))
+        except ValueError:
+            pass
+    valid = size is None or (isinstance(size, int) and size > 0) or (
+        isinstance(size, tuple) and min(size) > 0)  # fmt: skip
+    if not valid:
+        raise FreqprobeError(f"{path}: size must be S, 'HxW' or [H, W] in pixels, got {size!r}")
+    return size
+
+
+def _check_set(study: Study, name: str, spec) -> None:
+    if isinstance(spec, str):
+        return
+    if not isinstance(spec, dict) or spec.get("demo") not in ("real", "generated") or set(spec) - {"demo", "n", "size", "seed"}:
+        raise FreqprobeError(
+            f"{study.path}: set {name} must be a path or a table demo = 'real' | 'generated' (and n, size, seed)"
+        )
 
 
 def _toml():
@@ -289,30 +311,30 @@ def _study_model(study: Study, value):
     return str(study.resolve(value)) if isinstance(value, str) and ":" not in value else value
 
 
-def _spectrum(study, name, options, sets, folder):
+def _spectrum(study, options, sets, folder):
     from ..spectra import spectrum
 
-    names = options.pop("sets", list(study.sets))
+    names = _as_list(options.pop("sets", list(study.sets)))
     return spectrum(*(sets(n) for n in names), names=names, device=study.device, **options)
 
 
-def _ablate(study, name, options, sets, folder):
+def _ablate(study, options, sets, folder):
     from ..ablation import ablate
 
     real = options.pop("real", next(iter(study.sets)))
-    fakes = options.pop("fakes", [n for n in study.sets if n != real])
+    fakes = _as_list(options.pop("fakes", [n for n in study.sets if n != real]))
     return ablate(sets(real), [sets(n) for n in fakes], names=[real, *fakes], out=folder,
                   **{"device": study.device, **_recipe(options)})  # fmt: skip
 
 
-def _attribute(study, name, options, sets, folder):
+def _attribute(study, options, sets, folder):
     from ..attribution import attribute
 
     source = _study_model(study, options.pop("model"))
     return attribute(source, sets(options.pop("real")), sets(options.pop("fake")), **{"device": study.device, **options})
 
 
-def _probe(study, name, options, sets, folder):
+def _probe(study, options, sets, folder):
     from ..ablation import AblationResult
     from ..probe import probe
 
@@ -324,22 +346,22 @@ def _probe(study, name, options, sets, folder):
     return probe(source, sets.labelled(options.pop("data")), **{"device": study.device, **options})
 
 
-def _compare(study, name, options, sets, folder):
+def _compare(study, options, sets, folder):
     from .compare import compare
 
-    names = options.pop("sets", list(study.sets))
+    names = _as_list(options.pop("sets", list(study.sets)))
     return compare({n: sets(n) for n in names}, out=folder, **{"device": study.device, **_recipe(options)})
 
 
-def _drift(study, name, options, sets, folder):
+def _drift(study, options, sets, folder):
     from .drift import drift
 
-    real, generations = options.pop("real"), options.pop("generations")
+    real, generations = options.pop("real"), _as_list(options.pop("generations"))
     return drift(sets(real), [sets(n) for n in generations], names=[real, *generations], out=folder,
                  **{"device": study.device, **_recipe(options)})  # fmt: skip
 
 
-def _augment(study, name, options, sets, folder):
+def _augment(study, options, sets, folder):
     from .augment import augment_vs_replace
 
     parts = [sets.labelled(options.pop(k)) for k in ("real", "generated", "test")]
