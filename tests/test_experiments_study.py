@@ -38,6 +38,11 @@ kind = "compare"
 seeds = 1
 recipe = { epochs = 2, min_steps = 30 }
 progress = false
+
+[analyses.probe]
+model = "ablation"
+data = { real = "real", generated = "generated" }
+distortions = ["original", "lowpass:0.1"]
 """
 
 
@@ -56,6 +61,8 @@ def test_every_analysis_lands_in_its_own_subfolder_and_figures_are_exported(fini
     matrix = pd.read_csv(run / "matrix" / "matrix.csv")
     assert len(matrix[matrix["variant"] == "original"]) == 3  # three sets, three pairs
     assert (finished / "figs" / "demo_spectra.png").is_file() and (finished / "figs" / "ablation.pdf").is_file()
+    curves = pd.read_csv(run / "probe" / "curves.csv")
+    assert set(curves["model"]) == {"seed 0"}  # the ablate analysis's model, probed on a class = set table
 
 
 def test_a_finished_study_runs_again_without_training_and_redraws_its_figures(finished: Path, monkeypatch) -> None:
@@ -66,7 +73,7 @@ def test_a_finished_study_runs_again_without_training_and_redraws_its_figures(fi
     figure = finished / "run" / "matrix" / "matrix.png"
     figure.unlink()
     results = run_study(finished / "study.toml", progress=False)
-    assert figure.is_file() and list(results) == ["spectrum", "ablation", "matrix"]
+    assert figure.is_file() and list(results) == ["spectrum", "ablation", "matrix", "probe"]
     assert main(["run", str(finished / "study.toml"), "--redraw", "--only", "ablation"]) == 0
 
 

@@ -323,7 +323,8 @@ def _ablate(study, options, sets, folder):
 
     real = options.pop("real", next(iter(study.sets)))
     fakes = _as_list(options.pop("fakes", [n for n in study.sets if n != real]))
-    return ablate(sets(real), [sets(n) for n in fakes], names=[real, *fakes], out=folder,
+    names = options.pop("names", [real, *fakes])  # class names: the set names unless given
+    return ablate(sets(real), [sets(n) for n in fakes], names=names, out=folder,
                   **{"device": study.device, **_recipe(options)})  # fmt: skip
 
 
@@ -357,7 +358,8 @@ def _drift(study, options, sets, folder):
     from .drift import drift
 
     real, generations = options.pop("real"), _as_list(options.pop("generations"))
-    return drift(sets(real), [sets(n) for n in generations], names=[real, *generations], out=folder,
+    names = options.pop("names", [real, *generations])
+    return drift(sets(real), [sets(n) for n in generations], names=names, out=folder,
                  **{"device": study.device, **_recipe(options)})  # fmt: skip
 
 
@@ -405,8 +407,8 @@ LABELLED = {"probe": ("data",), "augment": ("real", "generated", "test")}
 ALL_BY_DEFAULT = {"spectrum": "sets", "ablate": "fakes", "compare": "sets"}
 #: Parameters a runner fills itself (never options of the file).
 FILLED = {
-    "spectrum": ("real", "fakes", "names", "device"), "ablate": ("real", "fakes", "names", "out", "device"),
+    "spectrum": ("real", "fakes", "names", "device"), "ablate": ("real", "fakes", "out", "device"),
     "attribute": ("source", "real", "fake", "device"), "probe": ("model", "data", "device"),
-    "compare": ("sets", "out", "device"), "drift": ("real", "generations", "names", "out", "device"),
+    "compare": ("sets", "out", "device"), "drift": ("real", "generations", "out", "device"),
     "augment": ("real", "generated", "test", "out", "device", "size"),
 }  # fmt: skip
