@@ -29,10 +29,21 @@ def crops_with_wave(seed: int, amplitude: float, n: int = 80) -> fp.ImageSet:
     return fp.ImageSet((images * 255).round().to(torch.uint8), origin="array")
 
 
+def no_training(*args, **kwargs):
+    raise AssertionError("retrained a run the store has")
+
+
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory) -> fp.CompareResult:
+    """An ablate study of A, B, C first, then the comparison of the same sets into the same
+    folder with a trainer that fails: every pair must come from ablate's run store."""
+    folder = tmp_path_factory.mktemp("compare")
     sets = {"A": crops_with_wave(0, 0.0, 48), "B": crops_with_wave(1, 0.0, 48), "C": crops_with_wave(2, 0.1, 48)}
-    return fp.compare(sets, seeds=1, recipe=FAST, device="cpu", progress=False, out=tmp_path_factory.mktemp("compare"))
+    fp.ablate(sets["A"], [sets["B"], sets["C"]], names=list(sets), seeds=1, recipe=FAST, device="cpu", progress=False,
+              out=folder)  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
+        return fp.compare(sets, seeds=1, recipe=FAST, device="cpu", progress=False, out=folder)
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +74,10 @@ def test_clustering_puts_the_alike_sets_side_by_side(matrix) -> None:
     assert distances.loc["A", "C"] > 0.5 > distances.loc["A", "B"]
 
 
-def test_compare_reuses_the_pairwise_runs_of_an_ablate_study_in_the_same_folder(tmp_path: Path, monkeypatch) -> None:
-    sets = [crops_with_wave(0, 0.0, 40), crops_with_wave(1, 0.0, 40), crops_with_wave(2, 0.1, 40)]
-    study = fp.ablate(sets[0], sets[1:], seeds=1, recipe=FAST, device="cpu", progress=False, out=tmp_path)
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("retrained a run the store has")
-
-    monkeypatch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
-    result = fp.compare(sets, seeds=1, recipe=FAST, device="cpu", progress=False, out=tmp_path)
-    assert set(result.names) == {"real", "fake1", "fake2"}
-    assert len(result.table) == len(study.pairwise) + 1  # every pair, and the null control
+def test_compare_reuses_the_pairwise_runs_of_an_ablate_study_in_the_same_folder(matrix) -> None:
+    study = fp.AblationResult.load(matrix.folder)  # the fixture's compare ran with a trainer that fails
+    assert len(matrix.table) == len(study.pairwise) + 1  # every pair from the store, and the null control
+    assert set(study.table["run"]) == {p.stem for p in (matrix.folder / "runs").glob("*.json")}
 
 
 def test_saved_tables_read_back_unchanged_and_the_figure_redraws(matrix, curve) -> None:
@@ -133,10 +137,6 @@ def test_the_command_line_compares_and_drifts_on_shared_runs(tmp_path: Path, mon
         paths.append(write_samples_npz(crops_with_wave(seed, amplitude, 32).numpy(), tmp_path / f"{name}.npz"))
     common = ["--seeds", "1", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "run")]
     assert main(["compare", *(a for p in paths for a in ("--set", str(p))), *common]) == 0
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("retrained a run the store has")
-
     monkeypatch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
     assert main(["drift", "--real", str(paths[0]), "--generation", str(paths[1]), "--generation", str(paths[2]),
                  *common]) == 0  # fmt: skip
