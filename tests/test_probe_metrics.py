@@ -182,7 +182,7 @@ def test_an_undefined_kappa_is_nan_in_its_own_row_only() -> None:
 
 def test_observers_without_a_shared_condition_are_refused_naming_their_conditions() -> None:
     model = trials("m", [True, False]).assign(distortion="contrast")
-    with pytest.raises(DataError, match="share no condition \\(m: contrast 0; h: low-pass 0\\)"):
+    with pytest.raises(DataError, match="share no condition \\(m: contrast c0; h: low-pass 0\\)"):
         fp.error_consistency(model, trials("h", [True, False]).assign(distortion="low-pass"))
 
 
