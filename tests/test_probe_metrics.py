@@ -208,3 +208,22 @@ def test_curve_intervals_are_wilson_score_intervals() -> None:
     for q in (row["ci_low"], row["ci_high"]):
         assert (p - q) ** 2 == pytest.approx(z**2 * q * (1 - q) / n, rel=1e-5)
     assert row["ci_low"] < p < row["ci_high"]
+
+
+def test_the_all_pairs_table_equals_kappa_pair_by_pair() -> None:
+    # an independent path: error_consistency merges each pair's trials image by image
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from bench_kappa import synthetic_trials
+
+    trials = read_trials(synthetic_trials(observers=4, conditions=3, images=30, seed=2)).assign(distortion="d")
+    table = consistency_table(trials)
+    for (a, b), rows in table.groupby(["observer_a", "observer_b"], sort=False):
+        pair = fp.error_consistency(trials[trials["subj"] == a], trials[trials["subj"] == b])
+        expected = pair["conditions"].set_index("condition").loc[list(rows["condition"].iloc[:-1])]
+        np.testing.assert_allclose(rows["kappa"].iloc[:-1], expected["kappa"], equal_nan=True)
+        np.testing.assert_array_equal(rows["n_trials"].iloc[:-1], expected["n_trials"])
+        assert rows["kappa"].iloc[-1] == pytest.approx(pair["kappa"], nan_ok=True)
+    assert len(table) == 6 * 4
