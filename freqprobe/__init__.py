@@ -6,13 +6,14 @@ from ._version import __version__
 from .ablation import AblationResult, ablate
 from .attribution import AttributionReport, attribute
 from .data import ImageSet, demo_sets, load_images, train_test_split
-from .probe import ProbeReport, error_consistency, probe, shape_bias
+from .probe import BenchmarkReport, ProbeReport, benchmark, error_consistency, probe, shape_bias
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
 __all__ = [
     "AblationResult",
     "AttributionReport",
+    "BenchmarkReport",
     "ImageSet",
     "ProbeReport",
     "SpectrumReport",
@@ -20,6 +21,7 @@ __all__ = [
     "__version__",
     "ablate",
     "attribute",
+    "benchmark",
     "demo_sets",
     "error_consistency",
     "load_images",

@@ -3,6 +3,7 @@ cue-conflict images and error consistency, the protocol of the model-vs-human be
 
 from __future__ import annotations
 
+from .benchmark import BenchmarkReport, benchmark
 from .consistency import consistency_table, error_consistency
 from .decisions import LABEL_MAPS
 from .distortions import DISTORTIONS, PRESETS, parse_conditions
@@ -13,11 +14,13 @@ from .shape_bias import shape_bias, shape_bias_table
 from .trials import image_id, read_trials
 
 __all__ = [
+    "BenchmarkReport",
     "DISTORTIONS",
     "LABEL_MAPS",
     "PRESETS",
     "LabelledImages",
     "ProbeReport",
+    "benchmark",
     "consistency_table",
     "error_consistency",
     "image_id",
