@@ -6,7 +6,8 @@ from ._version import __version__
 from .ablation import AblationResult, ablate
 from .attribution import AttributionReport, attribute
 from .data import ImageSet, demo_sets, load_images, train_test_split
-from .probe import BenchmarkReport, ProbeReport, benchmark, error_consistency, probe, shape_bias
+from .probe import (BenchmarkReport, FourierHeatmapReport, ProbeReport, benchmark, error_consistency,
+                    fourier_heatmap, probe, shape_bias)
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -14,6 +15,7 @@ __all__ = [
     "AblationResult",
     "AttributionReport",
     "BenchmarkReport",
+    "FourierHeatmapReport",
     "ImageSet",
     "ProbeReport",
     "SpectrumReport",
@@ -24,6 +26,7 @@ __all__ = [
     "benchmark",
     "demo_sets",
     "error_consistency",
+    "fourier_heatmap",
     "load_images",
     "probe",
     "shape_bias",

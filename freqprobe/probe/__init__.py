@@ -6,6 +6,7 @@ from __future__ import annotations
 from .benchmark import BenchmarkReport, benchmark
 from .consistency import consistency_table, error_consistency
 from .decisions import LABEL_MAPS
+from .fourier_heatmap import FourierHeatmapReport, fourier_heatmap
 from .distortions import DISTORTIONS, PRESETS, parse_conditions
 from .labelled import LabelledImages, load_labelled
 from .report import ProbeReport
@@ -18,11 +19,13 @@ __all__ = [
     "DISTORTIONS",
     "LABEL_MAPS",
     "PRESETS",
+    "FourierHeatmapReport",
     "LabelledImages",
     "ProbeReport",
     "benchmark",
     "consistency_table",
     "error_consistency",
+    "fourier_heatmap",
     "image_id",
     "load_labelled",
     "parse_conditions",
