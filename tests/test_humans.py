@@ -145,9 +145,10 @@ def test_a_scripted_participant_completes_a_session_in_headless_chromium(two_set
         page.press("Enter")
         page.wait_for("document.body.dataset.state === 'instructions'")
         page.press(" ")
+        page.wait_for("document.body.dataset.trial === '1' && document.body.dataset.state === 'respond'")
+        page.screenshot(tmp_path / "humans.png")
         _take_trials(page, plan, keys, [1, 2, 3], wrong)
         page.wait_for("document.body.dataset.trial === '4' && document.body.dataset.state === 'respond'")
-        page.screenshot(tmp_path / "humans.png")
         second = browser.new_page()  # another page with the same id while the first holds it
         second.call("Page.navigate", url=server.url)
         second.wait_for("document.body && document.body.dataset.ready && document.body.dataset.state === 'start'")

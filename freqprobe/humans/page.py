@@ -68,6 +68,7 @@ function next() {
   document.body.dataset.trial = current.trial;
   show("fixation");
   setTimeout(() => {
+    $("fixation").style.display = "none";
     if (current.attention) {
       $("attention").textContent = `Attention check: press ${label(current.attention)}`;
       $("attention").classList.remove("hidden");
