@@ -191,3 +191,32 @@ def test_a_scripted_participant_completes_a_session_in_headless_chromium(two_set
     consistency = pd.read_csv(tmp_path / "c" / "consistency.csv")
     assert consistency["n_trials"].iloc[0] == 6  # the attention checks are the human's alone
     assert (tmp_path / "humans.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_serve_command_prints_its_local_url_serves_the_page_and_stops_on_ctrl_c(two_sets, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sets = [f"{name}={path}" for name, path in two_sets]
+    command = [sys.executable, "-m", "freqprobe.cli", "humans", "serve", "--sets", *sets, "--trials", "4",
+               "--port", "0", "--out", str(tmp_path / "out")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        import select
+
+        ready, _, _ = select.select([process.stdout], [], [], 120)  # bounded: a stuck server fails the test
+        line = process.stdout.readline() if ready else "no output within 120 s"
+        assert line.startswith("serving http://127.0.0.1:"), line + process.stderr.read()
+        url = line.split()[1]
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            assert b"Participant id" in reply.read()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert (tmp_path / "out" / "experiment.json").is_file()
