@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -81,3 +82,25 @@ def test_bad_arguments_are_refused() -> None:
         fp.fourier_heatmap(OneFrequency(), grey_images(), top_k=4, device="cpu")
     with pytest.raises(FreqprobeError, match="eps must be > 0"):
         fp.fourier_heatmap(OneFrequency(), grey_images(), eps=0, device="cpu")
+
+
+def one_frequency() -> nn.Module:
+    """A ``module:factory`` for the command-line test."""
+    return OneFrequency()
+
+
+def test_the_heatmap_command_writes_the_known_map(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    from freqprobe.cli import main
+
+    (tmp_path / "data" / "a").mkdir(parents=True)
+    for k in range(3):
+        Image.fromarray(np.full((SIZE, SIZE, 3), 128, np.uint8)).save(tmp_path / "data" / "a" / f"{k}.png")
+    code = main(["heatmap", "--model", "test_probe_fourier_heatmap:one_frequency", "--data", str(tmp_path / "data"),
+                 "--class-names", "a", "b", "c", "--eps", str(EPS), "--top-k", "1", "3", "--device", "cpu",
+                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "out" / "heatmap.csv")
+    assert table.groupby("k")["error"].sum().to_dict() == {1: 2.0, 3: 0.0}  # the frequency and its conjugate
+    assert "one_frequency on 3 images" in capsys.readouterr().out

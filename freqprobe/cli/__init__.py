@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
-from . import ablate, attribute, benchmark, consistency, demo, humans, info, probe, spectrum, transforms
+from . import ablate, attribute, benchmark, consistency, demo, heatmap, humans, info, probe, spectrum, transforms
 
-COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, benchmark, humans, info, transforms)
+COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, benchmark, heatmap, humans, info, transforms)
 
 
 class _Parser(argparse.ArgumentParser):

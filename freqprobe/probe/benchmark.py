@@ -47,7 +47,7 @@ from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
 from .conditions import condition_meaning, harmonise_conditions
-from .consistency import _check_same_images, check_unique_images, pair_counts
+from .consistency import check_same_images, check_unique_images, pair_counts
 from .trials import TrialSource, read_trials, with_keys
 
 PARAMETRIC = ("colour", "contrast", "high-pass", "low-pass", "phase-scrambling", "power-equalisation",
@@ -173,7 +173,7 @@ def _pair_table(keyed: pd.DataFrame) -> pd.DataFrame:
         for first, second in [*itertools.product(models, humans), *itertools.combinations(humans, 2)]:
             names = observers[first], observers[second]
             shared = (counts["n_own"][:, first] > 0) & (counts["n_own"][:, second] > 0)
-            _check_same_images(part, counts, names, first, second, shared)
+            check_same_images(part, counts, names, first, second, shared)
             n = counts["n"][shared, first, second]
             p1, p2 = counts["right"][shared, first, second] / n, counts["right"][shared, second, first] / n
             observed = counts["agree"][shared, first, second] / n

@@ -180,7 +180,7 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
             seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3]) for has in (has_a, has_b)]
             raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
                             f"{names[1]}: {seen[1]})")  # fmt: skip
-        _check_same_images(keyed, counts, names, first, second, shared)
+        check_same_images(keyed, counts, names, first, second, shared)
         if (has_a != has_b).any():
             only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
             dropped.append(f"{names[0]} vs {names[1]}: {dropped_text(names, only, int(shared.sum()))}")
@@ -220,7 +220,7 @@ def pair_counts(keyed: pd.DataFrame, observers: Sequence[str]) -> dict[str, Any]
             "n_own": np.stack([np.diagonal(n[c]) for c in range(len(conditions))])}  # fmt: skip
 
 
-def _check_same_images(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequence[str], first: int, second: int,
+def check_same_images(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequence[str], first: int, second: int,
                        shared: np.ndarray) -> None:  # fmt: skip
     n_own = counts["n_own"]
     differ = shared & ((counts["n"][:, first, second] != n_own[:, first]) | (counts["n"][:, first, second] != n_own[:, second]))

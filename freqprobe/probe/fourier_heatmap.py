@@ -95,6 +95,7 @@ def fourier_heatmap(
     batch_size: int = 256,
     device: str | torch.device = "auto",
     seed: int = 0,
+    name: str | None = None,
 ) -> FourierHeatmapReport:
     """Yin et al.'s Fourier heat map of a K-class classifier on labelled images.
 
@@ -107,29 +108,31 @@ def fourier_heatmap(
         class_names, label_map: the model's outputs as ``fp.probe`` reads them.
         batch_size: at most this many images per forward pass (at least all images).
         device, seed: ``"auto"`` (CUDA if available); the seed of the random signs.
+        name: the model's name in the settings (default as ``fp.probe`` names it).
     """
     top_k = (top_k,) if isinstance(top_k, int) else tuple(int(k) for k in top_k)
     if not eps > 0:
         raise FreqprobeError(f"eps must be > 0, got {eps}")
     labelled = load_labelled(data, size=size)
-    if any(k < 1 or k > len(labelled.class_names) for k in top_k):
-        raise FreqprobeError(f"top_k must lie in 1..{len(labelled.class_names)} (the classes), got {top_k}")
     device = resolve_device(device)
+    name = observer_name(model) if name is None else name
     with restored(model):
         net = load_observer(model, device=device)
-        decider = make_decider(labelled.class_names, class_names, label_map, own_classes(net), observer_name(model))
+        decider = make_decider(labelled.class_names, class_names, label_map, own_classes(net), name)
+        if any(k < 1 or k > len(decider.class_names) for k in top_k):
+            raise FreqprobeError(f"top_k must lie in 1..{len(decider.class_names)} (the classes), got {top_k}")
         images = labelled.images.float(device)
         columns = torch.tensor([decider.class_names.index(c) for c in labelled.categories], device=device)
         scores = lambda x: decider.scores(net(x))  # noqa: E731
         with torch.no_grad():
-            decider.check_outputs(net(images[:2]), observer_name(model))
+            decider.check_outputs(net(images[:2]), name)
             clean = torch.cat([top_k_misses(scores(images[i : i + batch_size]), columns[i : i + batch_size], top_k)
                                for i in range(0, len(images), batch_size)], dim=1)  # fmt: skip
         generator = torch.Generator().manual_seed(seed)
         errors = basis_errors(scores, images, columns, eps, batch_size, generator, top_k, clamp)
     height, width = labelled.images.size
     maps = mirrored(errors.double().mean(dim=2), height, width).numpy()
-    settings = {"version": __version__, "model": observer_name(model), "data": labelled.images.origin,
+    settings = {"version": __version__, "model": name, "data": labelled.images.origin,
                 "n_images": len(labelled), "size": [height, width], "eps": eps, "top_k": list(top_k),
                 "clamp": clamp, "seed": seed, "classes": list(labelled.class_names)}  # fmt: skip
     return FourierHeatmapReport(maps, clean.double().mean(dim=1).cpu().numpy(), settings)
