@@ -14,7 +14,8 @@ HELP = "model-vs-human's aggregates of models against human observers, from tria
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trials", nargs="+", type=Path, help="CSV files or folders of them (model-vs-human's "
                         "raw-data/<dataset>/*.csv: a file without a distortion column is of its folder's dataset)")
-    parser.add_argument("--humans", default="subject-*", help="pattern of the human observers' subj (default %(default)s)")
+    parser.add_argument("--humans", default="subject-*",
+                        help="pattern of the human observers' subj (default %(default)s)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
 
 

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--distortions", nargs="+", help="categorise: one distortion and its levels (low-pass:0,3,7)")
     serve.add_argument("--fixation-ms", type=int, default=500)
     serve.add_argument("--presentation-ms", type=int, default=200)
-    serve.add_argument("--attention-every", type=int, default=10, help="an attention check after every N trials (0: none)")
+    serve.add_argument("--attention-every", type=int, default=10,
+                       help="an attention check after every N trials (0: none)")
     serve.add_argument("--size", type=int, help="crop images to this size")
     serve.add_argument("--model", help="2afc: a classifier whose answers to the same trials stand beside the humans'")
     serve.add_argument("--seed", type=int, default=0)

@@ -87,7 +87,8 @@ class Experiment:
             for s in stimuli:
                 by_image.setdefault(s["imagename"], {})[s["condition"]] = s
             shift = int(rng.integers(len(conditions)))
-            chosen = [versions[conditions[(k + shift) % len(conditions)]] for k, versions in enumerate(by_image.values())]
+            chosen = [versions[conditions[(k + shift) % len(conditions)]]
+                      for k, versions in enumerate(by_image.values())]  # fmt: skip
         else:
             chosen = stimuli
         trials = [chosen[i] for i in rng.permutation(len(chosen))]
@@ -99,7 +100,8 @@ class Experiment:
                 if k % self.attention_every == 0:
                     key = keys[int(rng.integers(len(keys)))]
                     with_checks.append({"file": "", "imagename": f"{ATTENTION}-{k // self.attention_every}",
-                                        "category": self.keys[key], "condition": ATTENTION, "expected": key})  # fmt: skip
+                                        "category": self.keys[key], "condition": ATTENTION,
+                                        "expected": key})  # fmt: skip
             trials = with_checks
         return [{**trial, "trial": k} for k, trial in enumerate(trials, start=1)]
 
@@ -115,8 +117,8 @@ def _write_png(image: torch.Tensor, path: Path) -> None:
         Image.fromarray(array.permute(1, 2, 0).cpu().numpy()).save(partial, format="PNG")
 
 
-def build_2afc(sets: Sequence[tuple[str, str | os.PathLike]], folder: Path, *, pairs: bool, trials: int,
-               seed: int, attention_every: int, timing: dict[str, int], size: int | None = None) -> Experiment:  # fmt: skip
+def build_2afc(sets: Sequence[tuple[str, str | os.PathLike]], folder: Path, *, pairs: bool, trials: int, seed: int,
+               attention_every: int, timing: dict[str, int], size: int | None = None) -> Experiment:  # fmt: skip
     """Two named image sets to stimuli: ``trials`` of them, half from each set."""
     if len(sets) != 2:
         raise FreqprobeError(f"2afc needs two sets (--sets real=P generated=P), got {len(sets)}")

@@ -38,7 +38,8 @@ def prepare(
         raise FreqprobeError("fixation_ms must be >= 0 and presentation_ms > 0")
     request = {"task": task, "sets": [[n, str(p)] for n, p in sets], "pairs": pairs, "trials": trials,
                "distortions": list(distortions or []), "fixation_ms": fixation_ms,
-               "presentation_ms": presentation_ms, "attention_every": attention_every, "size": size, "seed": seed}  # fmt: skip
+               "presentation_ms": presentation_ms, "attention_every": attention_every, "size": size,
+               "seed": seed}  # fmt: skip
     if (out / "request.json").exists():
         if json.loads((out / "request.json").read_text()) != request:
             raise FreqprobeError(f"{out} holds another experiment (request.json differs); use a new --out")

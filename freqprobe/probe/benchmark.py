@@ -156,8 +156,8 @@ def _condition_table(keyed: pd.DataFrame) -> pd.DataFrame:
     observer_of = dict(zip(keyed["subj"], _observer_names(keyed)))
     entropy = keyed.groupby(["subj", *by], sort=False)[["category", "object_response"]].apply(_entropy)
     entropy = entropy.rename("entropy").reset_index()
-    entropy = entropy.assign(observer=entropy["subj"].map(observer_of)).groupby(["observer", *by], sort=False)["entropy"]
-    entropy = entropy.mean()
+    entropy = entropy.assign(observer=entropy["subj"].map(observer_of))
+    entropy = entropy.groupby(["observer", *by], sort=False)["entropy"].mean()
     table = accuracy.join(entropy).reset_index().rename(columns={"distortion": "dataset"})
     return table[["observer", "dataset", "condition", "excluded", "accuracy", "entropy", "n_trials"]]
 
@@ -196,7 +196,8 @@ def _pair_table(keyed: pd.DataFrame) -> pd.DataFrame:
 def _dataset_table(keyed: pd.DataFrame, per_condition: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     kept = keyed[~keyed["excluded"]]
     if kept.empty:
-        raise DataError("every trial is in a condition model-vs-human excludes (e.g. contrast c100); nothing to aggregate")
+        raise DataError("every trial is in a condition model-vs-human excludes (e.g. contrast c100); "
+                        "nothing to aggregate")
     ood = kept.assign(observer=_observer_names(kept)).groupby(["observer", "distortion"], sort=False)["correct"]
     table = ood.agg(ood_accuracy="mean", n_trials="size")
     conditions = per_condition[~per_condition["excluded"]]
@@ -207,7 +208,8 @@ def _dataset_table(keyed: pd.DataFrame, per_condition: pd.DataFrame, pairs: pd.D
     used = pairs[~pairs["excluded"]]
     metrics = list(METRICS[1:4])
     over_conditions = used.groupby(["observer", "first", "human", "dataset"], sort=False)[metrics].mean()
-    over_humans = over_conditions.groupby(["observer", "dataset"], sort=False).mean().rename_axis(["observer", "distortion"])
+    over_humans = over_conditions.groupby(["observer", "dataset"], sort=False).mean()
+    over_humans = over_humans.rename_axis(["observer", "distortion"])
     table = table.join(over_humans).reset_index().rename(columns={"distortion": "dataset"})
     missing = [d for d in DATASETS if d not in set(table["dataset"])]
     if missing:

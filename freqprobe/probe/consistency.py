@@ -177,17 +177,19 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
         has_a, has_b = counts["n_own"][:, first] > 0, counts["n_own"][:, second] > 0
         shared = has_a & has_b
         if not shared.any():
-            seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3]) for has in (has_a, has_b)]
+            seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3])
+                    for has in (has_a, has_b)]  # fmt: skip
             raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
                             f"{names[1]}: {seen[1]})")  # fmt: skip
         check_same_images(keyed, counts, names, first, second, shared)
         if (has_a != has_b).any():
             only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
             dropped.append(f"{names[0]} vs {names[1]}: {dropped_text(names, only, int(shared.sum()))}")
-        rows.append(_pair_rows(counts, first, second, shared, distortions).assign(observer_a=names[0], observer_b=names[1]))
+        rows.append(_pair_rows(counts, first, second, shared, distortions).assign(observer_a=names[0],
+                                                                                  observer_b=names[1]))
     if dropped:
-        warnings.warn(f"{len(dropped)} observer pairs do not share every condition; {dropped[0]}"
-                      + (f" (and {len(dropped) - 1} more pairs)" if len(dropped) > 1 else ""), stacklevel=2)  # fmt: skip
+        more = f" (and {len(dropped) - 1} more pairs)" if len(dropped) > 1 else ""
+        warnings.warn(f"{len(dropped)} observer pairs do not share every condition; {dropped[0]}{more}", stacklevel=2)
     table = pd.concat(rows, ignore_index=True)
     values = kappa_from_counts(table["n_trials"], table["right_a"], table["right_b"], table["agree"])
     return table.assign(**values)[list(COLUMNS)]
@@ -222,8 +224,10 @@ def pair_counts(keyed: pd.DataFrame, observers: Sequence[str]) -> dict[str, Any]
 
 def check_same_images(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequence[str], first: int, second: int,
                        shared: np.ndarray) -> None:  # fmt: skip
-    n_own = counts["n_own"]
-    differ = shared & ((counts["n"][:, first, second] != n_own[:, first]) | (counts["n"][:, first, second] != n_own[:, second]))
+    """Raise ``DataError`` naming an image if observers ``first`` and ``second`` (indices into
+    ``counts``' observers) saw different images in a condition they share."""
+    n_own, both = counts["n_own"], counts["n"][:, first, second]
+    differ = shared & ((both != n_own[:, first]) | (both != n_own[:, second]))
     if not differ.any():
         return
     distortion, condition = counts["conditions"][int(np.flatnonzero(differ)[0])]
