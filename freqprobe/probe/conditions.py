@@ -64,6 +64,8 @@ def harmonise_conditions(tables: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
             if key not in spelling:
                 spelling[key] = canonical_label(distortion, label, str(label).strip())
             renames[distortion, label] = spelling[key]
+    if all(label == spelled for (_, label), spelled in renames.items()):
+        return [table.copy() for table in tables]  # spelled alike already: no per-row work
     out = []
     for table in tables:
         pairs = zip(table["distortion"], table["condition"])

@@ -170,8 +170,8 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
     if len(observers) < 2:
         return pd.DataFrame(columns=COLUMNS)
     counts = pair_counts(keyed, observers)
-    conditions, distortions = counts["conditions"], list(dict.fromkeys(d for d, _ in counts["conditions"]))
-    rows, dropped = [], []
+    conditions = counts["conditions"]
+    pairs, dropped = [], []
     for first, second in itertools.combinations(range(len(observers)), 2):
         names = observers[first], observers[second]
         has_a, has_b = counts["n_own"][:, first] > 0, counts["n_own"][:, second] > 0
@@ -185,12 +185,11 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
         if (has_a != has_b).any():
             only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
             dropped.append(f"{names[0]} vs {names[1]}: {dropped_text(names, only, int(shared.sum()))}")
-        rows.append(_pair_rows(counts, first, second, shared, distortions).assign(observer_a=names[0],
-                                                                                  observer_b=names[1]))
+        pairs.append((first, second))
     if dropped:
         more = f" (and {len(dropped) - 1} more pairs)" if len(dropped) > 1 else ""
         warnings.warn(f"{len(dropped)} observer pairs do not share every condition; {dropped[0]}{more}", stacklevel=2)
-    table = pd.concat(rows, ignore_index=True)
+    table = _pair_rows(counts, pairs, observers)
     values = kappa_from_counts(table["n_trials"], table["right_a"], table["right_b"], table["agree"])
     return table.assign(**values)[list(COLUMNS)]
 
@@ -237,18 +236,29 @@ def check_same_images(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequen
     raise different_images(names, condition, sorted(images[owner] - images[1 - owner])[0], owner)
 
 
-def _pair_rows(counts: dict[str, Any], first: int, second: int, shared: np.ndarray,
-               distortions: Sequence[str]) -> pd.DataFrame:  # fmt: skip
-    """Per shared condition, then pooled per distortion with several shared conditions."""
-    conditions = counts["conditions"]
-    per = pd.DataFrame({
-        "distortion": [d for d, _ in conditions], "condition": [c for _, c in conditions],
-        "n_trials": counts["n"][:, first, second], "right_a": counts["right"][:, first, second],
-        "right_b": counts["right"][:, second, first], "agree": counts["agree"][:, first, second],
-    })[shared]  # fmt: skip
-    several = per.groupby("distortion", sort=False)["condition"].transform("size") > 1
-    pooled = per[several].groupby("distortion", sort=False)[["n_trials", "right_a", "right_b", "agree"]].sum()
-    pooled = pooled.reset_index().assign(condition="all")
-    pooled = pooled.iloc[np.argsort([distortions.index(d) for d in pooled["distortion"]], kind="stable")]
-    table = pd.concat([per, pooled], ignore_index=True)
-    return table.astype({"n_trials": int})
+def _pair_rows(counts: dict[str, Any], pairs: Sequence[tuple[int, int]], observers: Sequence[str]) -> pd.DataFrame:
+    """Counts of each pair (in order): per shared condition (in order of appearance), then
+    pooled per distortion with several shared conditions (``condition == "all"``)."""
+    first, second = np.array(pairs).T
+    n_own = counts["n_own"]
+    shared = ((n_own[:, first] > 0) & (n_own[:, second] > 0)).T  # (pair, condition)
+    values = {"n_trials": counts["n"][:, first, second].T, "right_a": counts["right"][:, first, second].T,
+              "right_b": counts["right"][:, second, first].T, "agree": counts["agree"][:, first, second].T}  # fmt: skip
+    distortion_codes, distortions = pd.factorize(pd.Index([d for d, _ in counts["conditions"]]))
+    one_hot = np.eye(len(distortions))[distortion_codes]  # (condition, distortion)
+    several = shared.astype(float) @ one_hot > 1  # (pair, distortion)
+    per_pair, per_condition = np.nonzero(shared)
+    pooled_pair, pooled_distortion = np.nonzero(several)
+    conditions = [c for _, c in counts["conditions"]]
+    table = pd.DataFrame({
+        "pair": np.concatenate([per_pair, pooled_pair]),
+        "pooled": np.concatenate([np.zeros(len(per_pair), bool), np.ones(len(pooled_pair), bool)]),
+        "distortion": [*distortions[distortion_codes[per_condition]], *distortions[pooled_distortion]],
+        "condition": [*(conditions[c] for c in per_condition), *(["all"] * len(pooled_pair))],
+        **{name: np.concatenate([v[per_pair, per_condition], ((v * shared) @ one_hot)[pooled_pair, pooled_distortion]])
+           for name, v in values.items()},
+    })  # fmt: skip
+    table = table.sort_values(["pair", "pooled"], kind="stable").reset_index(drop=True)
+    names = np.array(observers, dtype=object)
+    return table.assign(observer_a=names[first[table["pair"]]], observer_b=names[second[table["pair"]]],
+                        n_trials=table["n_trials"].astype(int))  # fmt: skip
