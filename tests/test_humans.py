@@ -220,3 +220,40 @@ def test_the_serve_command_prints_its_local_url_serves_the_page_and_stops_on_ctr
             process.kill()
             process.wait(timeout=10)
     assert (tmp_path / "out" / "experiment.json").is_file()
+
+
+def bright_is_cat() -> nn.Module:
+    return nn.Sequential(Brightness())  # outputs: cat (bright), dog (dark)
+
+
+def test_a_categorisation_session_pairs_image_by_image_with_the_classifier(tmp_path, capsys) -> None:
+    for c, brightness in (("cat", 0.7), ("dog", 0.3)):
+        write_set(tmp_path / "data" / c, brightness, n=3)
+    experiment = prepare(tmp_path / "out", [("data", tmp_path / "data")], task="categorise",
+                         distortions=["low-pass:0,3"], attention_every=0, model=bright_is_cat())  # fmt: skip
+    assert experiment.plan("subject-02") != experiment.plan("subject-01")  # orders differ, the stimuli not:
+    files = [sorted(t["file"] for t in experiment.plan(p)) for p in ("subject-01", "subject-02")]
+    assert files[0] == files[1]
+    key_of = {meaning: key for key, meaning in experiment.keys.items()}
+    server = serve(tmp_path / "out")
+    server.start_in_thread()
+    try:
+        for participant in ("subject-01", "subject-02"):
+            session = post(server.url + "api/start", {"participant": participant})[1]
+            for trial in session["trials"]:  # every participant answers 'cat' throughout
+                body = {"participant": participant, "token": session["token"], "trial": trial["trial"],
+                        "key": key_of["cat"], "rt_ms": 700.0}  # fmt: skip
+                assert post(server.url + "api/respond", body)[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    human = tmp_path / "out" / "low-pass_subject-01_session_1.csv"
+    assert set(pd.read_csv(human, dtype=str)["condition"]) == {"0", "3"}
+    model = pd.read_csv(tmp_path / "out" / "classifier.csv", dtype=str)
+    assert (model["object_response"] == model["category"]).all()  # brightness tells the classes apart
+    code = main(["consistency", str(human), str(tmp_path / "out" / "low-pass_subject-02_session_1.csv"),
+                 str(tmp_path / "out" / "classifier.csv"), "--out", str(tmp_path / "kappa")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "kappa" / "consistency.csv", keep_default_na=False)
+    assert set(table["condition"]) == {"0", "3", "all"}  # every image matched in both conditions, every pair
+    assert (table.loc[table["condition"] == "all", "n_trials"] == 6).all() and len(table) == 3 * 3

@@ -1,12 +1,15 @@
-"""A classifier's answers to an experiment's trials (``classifier.csv``), for the result beside the humans'.
+"""A classifier's answers to an experiment's stimuli (``classifier.csv``), for the result beside the humans'.
 
-Single images: the model's decision among the two sets' names. Pairs: the image to which
-the model gives the higher score of the first set's class (``left`` or ``right``).
-Attention checks are left out. ``rt`` is 0 (not measured).
+As model-vs-human evaluates models on the stimuli its participants saw: 2afc single
+images: the model's decision among the two sets' names; pairs: the image to which it
+gives the higher score of the first set's class (``left`` or ``right``); categorise: its
+decision among the classes, on the distorted image each participant sees. Attention
+checks are left out. ``rt`` is 0 (not measured).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +31,23 @@ def _image(folder: Path, file: str) -> torch.Tensor:
     return torch.from_numpy(np.array(Image.open(folder / "stimuli" / file).convert("RGB"))).permute(2, 0, 1)
 
 
-def classifier_trials(folder: str | Path, model: Any, device: str | torch.device = "auto") -> Path:
-    """Write ``classifier.csv``: ``model``'s answers to a 2afc experiment's trials."""
+def classifier_trials(folder: str | Path, model: Any, label_map: str | Mapping[str, Sequence[int]] | None = None,
+                      device: str | torch.device = "auto") -> Path:  # fmt: skip
+    """Write ``classifier.csv``: ``model``'s answers to the experiment's stimuli
+    (``label_map`` as ``fp.probe`` takes it, e.g. ``"imagenet16"``)."""
     folder = Path(folder)
     experiment = Experiment.load(folder)
-    sets = list(dict.fromkeys(s["category"] for s in experiment.stimuli if s["condition"] == "single")) or \
-        [name for name in experiment.name.split("-vs-")]  # fmt: skip
+    if experiment.task == "categorise":
+        sets = list(experiment.keys.values())
+    else:
+        sets = experiment.name.split("-vs-")
     device = resolve_device(device)
     name = observer_name(model)
     with restored(model), torch.no_grad():
         net = load_observer(model, device=device)
-        decider = make_decider(sets, None, None, own_classes(net), name)
+        decider = make_decider(sets, None, label_map, None if label_map else own_classes(net), name)
         rows = []
-        for k, stimulus in enumerate(experiment.stimuli, start=1):
+        for k, stimulus in enumerate(experiment.assigned(), start=1):
             files = stimulus.get("pair") or [stimulus["file"]]
             x = torch.stack([_image(folder, f) for f in files]).to(device).float() / 255
             scores = decider.scores(net(x))

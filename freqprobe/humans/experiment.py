@@ -12,7 +12,9 @@ Two tasks:
 - ``categorise`` (model-vs-human's protocol): a labelled set (one sub-folder per class),
   drawn through the probe's distortions (``freqprobe.probe.distortions``); each
   participant sees every image once, the conditions balanced over images (a rotation
-  shifted per participant), in shuffled order; keys: the letters shown beside the classes.
+  whose start the seed draws, the same for all participants, as model-vs-human shows
+  every participant the same stimuli), in an order shuffled per participant; keys: the
+  letters shown beside the classes.
 
 A participant's list is a pure function of the experiment, the seed and the participant
 id, and is written to ``plans/<id>.json`` on first start, so a resumed session continues
@@ -76,21 +78,27 @@ class Experiment:
     def load(cls, folder: Path) -> Experiment:
         return cls(**json.loads((folder / "experiment.json").read_text()))
 
-    def plan(self, participant: str) -> list[dict[str, Any]]:
-        """The participant's trials in order: ``stimulus`` fields, ``trial`` (1-based), and
-        for attention checks the key asked for (``expected``)."""
-        rng = np.random.default_rng([self.seed, participant_seed(participant)])
+    def assigned(self) -> list[dict[str, Any]]:
+        """The stimuli every participant sees (in no particular order): all of a 2afc
+        experiment's; for categorise, each image once, its condition rotating over the
+        images from a start drawn by the seed, the same for every participant (so that
+        participants, and a classifier, are matched image by image in every condition)."""
         stimuli = [dict(s) for s in self.stimuli]
-        if self.task == "categorise":
-            conditions = list(dict.fromkeys(s["condition"] for s in stimuli))
-            by_image: dict[str, dict[str, dict]] = {}
-            for s in stimuli:
-                by_image.setdefault(s["imagename"], {})[s["condition"]] = s
-            shift = int(rng.integers(len(conditions)))
-            chosen = [versions[conditions[(k + shift) % len(conditions)]]
-                      for k, versions in enumerate(by_image.values())]  # fmt: skip
-        else:
-            chosen = stimuli
+        if self.task != "categorise":
+            return stimuli
+        conditions = list(dict.fromkeys(s["condition"] for s in stimuli))
+        by_image: dict[str, dict[str, dict]] = {}
+        for s in stimuli:
+            by_image.setdefault(s["imagename"], {})[s["condition"]] = s
+        shift = int(np.random.default_rng(self.seed).integers(len(conditions)))
+        return [versions[conditions[(k + shift) % len(conditions)]] for k, versions in enumerate(by_image.values())]
+
+    def plan(self, participant: str) -> list[dict[str, Any]]:
+        """The participant's trials in order (``assigned`` shuffled per participant, with
+        attention checks): ``Stimulus`` fields, ``trial`` (1-based), and for attention
+        checks the key asked for (``expected``)."""
+        rng = np.random.default_rng([self.seed, participant_seed(participant)])
+        chosen = self.assigned()
         trials = [chosen[i] for i in rng.permutation(len(chosen))]
         if self.attention_every > 0:
             keys = list(self.keys)

@@ -27,10 +27,12 @@ def prepare(
     size: int | None = None,
     seed: int = 0,
     model: Any = None,
+    label_map: str | None = None,
 ) -> Experiment:
     """Write an experiment's stimuli and ``experiment.json`` into ``out`` (see
     ``freqprobe.humans.experiment``), or reuse them when ``out`` holds the same experiment
-    (so sessions resume); with ``model``, its answers to the same trials (``classifier.csv``)."""
+    (so sessions resume); with ``model``, its answers to the same stimuli (``classifier.csv``;
+    ``label_map`` as ``fp.probe`` takes it)."""
     out = Path(out)
     if task not in TASKS:
         raise FreqprobeError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
@@ -39,7 +41,7 @@ def prepare(
     request = {"task": task, "sets": [[n, str(p)] for n, p in sets], "pairs": pairs, "trials": trials,
                "distortions": list(distortions or []), "fixation_ms": fixation_ms,
                "presentation_ms": presentation_ms, "attention_every": attention_every, "size": size,
-               "seed": seed}  # fmt: skip
+               "seed": seed, "label_map": label_map}  # fmt: skip
     if (out / "request.json").exists():
         if json.loads((out / "request.json").read_text()) != request:
             raise FreqprobeError(f"{out} holds another experiment (request.json differs); use a new --out")
@@ -55,11 +57,9 @@ def prepare(
                                       attention_every=attention_every, timing=timing, size=size)  # fmt: skip
     experiment.save(out)
     if model is not None:
-        if task != "2afc":
-            raise FreqprobeError("a classifier beside the humans is for 2afc; for categorise, run freqprobe probe")
         from .classifier import classifier_trials
 
-        classifier_trials(out, model)
+        classifier_trials(out, model, label_map)
     from ..io import atomic_path
 
     with atomic_path(out / "request.json") as partial:
