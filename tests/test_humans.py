@@ -257,3 +257,36 @@ def test_a_categorisation_session_pairs_image_by_image_with_the_classifier(tmp_p
     table = pd.read_csv(tmp_path / "kappa" / "consistency.csv", keep_default_na=False)
     assert set(table["condition"]) == {"0", "3", "all"}  # every image matched in both conditions, every pair
     assert (table.loc[table["condition"] == "all", "n_trials"] == 6).all() and len(table) == 3 * 3
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium binary (apt-get install chromium; .ci/run does)")
+def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets, tmp_path) -> None:
+    out = tmp_path / "out"
+    experiment = prepare(out, two_sets, trials=4, pairs=True, fixation_ms=50, presentation_ms=100, attention_every=0)
+    plan = experiment.plan("p")
+    server = serve(out)
+    server.start_in_thread()
+    browser = Chromium.start(tmp_path, find_chromium())
+    try:
+        page = browser.new_page()
+        page.call("Page.navigate", url=server.url)
+        page.wait_for("document.body && document.body.dataset.ready && document.body.dataset.state === 'start'")
+        page.type("p")
+        page.press("Enter")
+        page.wait_for("document.body.dataset.state === 'instructions'")
+        page.press(" ")
+        for trial in plan:
+            page.wait_for(f"document.body.dataset.state === 'respond' && document.body.dataset.trial === "
+                          f"'{trial['trial']}'")  # fmt: skip
+            # the pair just shown (hidden again once the presentation time is over), left to right
+            shown = page.evaluate("[...document.querySelectorAll('#images img')].map((i) => i.getAttribute('src'))")
+            assert shown == [f"stimuli/{file}" for file in trial["pair"]]
+            page.press("ArrowLeft" if trial["category"] == "left" else "ArrowRight")
+        page.wait_for("document.body.dataset.state === 'done'")
+        page.close()
+    finally:
+        browser.stop()
+        server.shutdown()
+        server.server_close()
+    table = pd.read_csv(out / "real-vs-generated_p_session_1.csv")
+    assert (table["object_response"] == table["category"]).all() and len(table) == 4

@@ -103,7 +103,7 @@ document.addEventListener("keydown", async (event) => {
     } catch (error) { $("message").textContent = error.message; show("refused"); }
   } else if (state === "instructions" && event.key === " ") {
     event.preventDefault(); next();
-  } else if (state === "respond" && !busy && (key in config.keys)) {
+  } else if (state === "respond" && !busy && Object.hasOwn(config.keys, key)) {
     event.preventDefault(); answer(key);
   }
 });

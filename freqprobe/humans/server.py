@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
             elif self.path == "/api/respond":
                 reply = sessions.respond(participant, token, int(body["trial"]), str(body["key"]), float(body["rt_ms"]))
                 if reply["finished"]:
-                    write_summary(self.server.folder, self.server.experiment)
+                    write_summary(self.server.folder)
             elif self.path == "/api/heartbeat":
                 sessions.heartbeat(participant, token)
                 reply = {}

@@ -43,5 +43,6 @@ def summary_table(folder: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def write_summary(folder: str | Path, experiment: Experiment | None = None) -> Path:
+def write_summary(folder: str | Path) -> Path:
+    """Write ``summary.csv`` (``summary_table``) atomically."""
     return write_table(summary_table(folder), Path(folder) / "summary.csv")
