@@ -110,6 +110,13 @@ def is_excluded(dataset: str, condition: str) -> bool:
     return condition_meaning(dataset, condition) in meanings
 
 
+def _excluded(datasets: pd.Series, conditions: pd.Series) -> np.ndarray:
+    """``is_excluded`` per row, worked out once per distinct (dataset, condition)."""
+    pairs = pd.MultiIndex.from_arrays([datasets, conditions])
+    verdict = {pair: is_excluded(*pair) for pair in pairs.unique()}
+    return np.array([verdict[pair] for pair in pairs], dtype=bool)
+
+
 def benchmark_tables(trials: pd.DataFrame, humans: str = "subject-*") -> dict[str, pd.DataFrame]:
     """``summary``, ``datasets``, ``conditions`` and ``confusion`` tables (see the module docstring)."""
     trials = trials.copy()
@@ -122,8 +129,10 @@ def benchmark_tables(trials: pd.DataFrame, humans: str = "subject-*") -> dict[st
         raise DataError(f"no human observer (subj matching {humans!r}) among the trials; name them so, or give humans=")
     if all(is_human.values()):
         raise DataError(f"every observer matches {humans!r}; the benchmark compares models with humans")
+    if HUMANS in is_human:
+        raise DataError(f"a model is named {HUMANS!r}, the name of the humans' row; rename it")
     keyed["human"] = keyed["subj"].map(is_human)
-    keyed["excluded"] = [is_excluded(d, c) for d, c in zip(keyed["distortion"], keyed["condition"])]
+    keyed["excluded"] = _excluded(keyed["distortion"], keyed["condition"])
     per_condition = _condition_table(keyed)
     pairs = _pair_table(keyed)
     datasets = _dataset_table(keyed, per_condition, pairs)
@@ -189,7 +198,7 @@ def _pair_table(keyed: pd.DataFrame) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=["observer", "human", "first", "dataset", "condition", *METRICS[1:4]])
     table = pd.concat(rows, ignore_index=True)
-    table["excluded"] = [is_excluded(d, c) for d, c in zip(table["dataset"], table["condition"])]
+    table["excluded"] = _excluded(table["dataset"], table["condition"])
     return table
 
 
