@@ -49,13 +49,20 @@ def reference_summary(df: pd.DataFrame) -> pd.DataFrame:
         kappa = 1.0 if observed == 1.0 else (observed - expected) / (1.0 - expected)
         return {"accuracy difference": (p1 - p2) ** 2, "observed consistency": observed, "error consistency": kappa}
 
+    def get_short_imagename(imagename):  # model-vs-human's helper/plotting_helper.py
+        splits = imagename.split("_")
+        if len(splits) > 1:
+            name = splits[-2:]
+            return name[0] + "_" + name[1] if name[0].startswith("n0") else name[1]
+        return splits[0]
+
     df = df.copy()
-    df["imagename"] = df["imagename"].str.split("_").str[-1]
-    humans = [s for s in df.subj.unique() if s.startswith("subject-")]
-    models = [s for s in df.subj.unique() if not s.startswith("subject-")]
+    df["imagename"] = df["imagename"].apply(get_short_imagename)
     rows = []
     for dataset in df.distortion.unique():
         d = df[df.distortion == dataset]
+        humans = [s for s in d.subj.unique() if s.startswith("subject-")]  # decision makers of this dataset's data
+        models = [s for s in d.subj.unique() if not s.startswith("subject-")]
         conditions = [c for c in d.condition.unique() if c not in EXCLUDED_CONDITIONS.get(dataset, ())]
         conditions = [None] if dataset == "sketch" else conditions
         for group, is_same in ((models, False), (humans, True)):
@@ -80,14 +87,27 @@ def reference_summary(df: pd.DataFrame) -> pd.DataFrame:
     table = dfm.pivot(index="model", columns="metric", values="value")
     table.loc["humans"] = dfh
     ood = {}
+    humans = [s for s in df.subj.unique() if s.startswith("subject-")]
+    models = [s for s in df.subj.unique() if not s.startswith("subject-")]
     for name, members in [*((m, [m]) for m in models), ("humans", humans)]:
         values = []
         for dataset in df.distortion.unique():
             d = df[(df.distortion == dataset) & df.subj.isin(members)]
-            values.append(accuracy(d[~d.condition.isin(EXCLUDED_CONDITIONS.get(dataset, ()))]))
+            if len(d):
+                values.append(accuracy(d[~d.condition.isin(EXCLUDED_CONDITIONS.get(dataset, ()))]))
         ood[name] = np.mean(values)
     table["OOD accuracy"] = pd.Series(ood)
     return table
+
+
+def reference_entropy(df: pd.DataFrame) -> float:
+    """model-vs-human's ``Entropy.analysis``: per subject, mean over subjects."""
+    values = []
+    for subj in df["subj"].unique():
+        own = df.loc[df["subj"] == subj]
+        shares = [len(own.loc[own.object_response == c]) / len(own) for c in own.category.unique() if str(c) != "na"]
+        values.append(0 - sum(p * np.log2(p) for p in shares if abs(p) > 1e-5))
+    return float(np.mean(values))
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +123,15 @@ def test_the_aggregates_equal_model_vs_humans_loops(report) -> None:
     for theirs, mine in (("OOD accuracy", "ood_accuracy"), ("accuracy difference", "accuracy_difference"),
                          ("observed consistency", "observed_consistency"), ("error consistency", "error_consistency")):
         np.testing.assert_allclose(ours[mine], expected.loc[ours.index, theirs], rtol=1e-12, err_msg=mine)
+
+
+def test_entropy_per_condition_equals_model_vs_humans(report) -> None:
+    df = raw_data()
+    df.loc[df["distortion"] == "sketch", "condition"] = "all"
+    for row in report.conditions.itertuples():
+        members = df["subj"].str.startswith("subject-") if row.observer == "humans" else df["subj"] == row.observer
+        part = df[members & (df["distortion"] == row.dataset) & (df["condition"] == row.condition)]
+        assert row.entropy == pytest.approx(reference_entropy(part), abs=1e-12)
 
 
 def test_excluded_conditions_are_those_of_the_benchmark_in_any_spelling() -> None:

@@ -47,7 +47,7 @@ from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
 from .conditions import condition_meaning, harmonise_conditions
-from .consistency import check_same_images, check_unique_images, pair_counts
+from .consistency import check_same_images, check_unique_images, factorize_pairs, pair_counts
 from .trials import TrialSource, read_trials, with_keys
 
 PARAMETRIC = ("colour", "contrast", "high-pass", "low-pass", "phase-scrambling", "power-equalisation",
@@ -112,9 +112,8 @@ def is_excluded(dataset: str, condition: str) -> bool:
 
 def _excluded(datasets: pd.Series, conditions: pd.Series) -> np.ndarray:
     """``is_excluded`` per row, worked out once per distinct (dataset, condition)."""
-    pairs = pd.MultiIndex.from_arrays([datasets, conditions])
-    verdict = {pair: is_excluded(*pair) for pair in pairs.unique()}
-    return np.array([verdict[pair] for pair in pairs], dtype=bool)
+    codes, pairs = factorize_pairs(datasets, conditions)
+    return np.array([is_excluded(*pair) for pair in pairs], dtype=bool)[codes]
 
 
 def benchmark_tables(trials: pd.DataFrame, humans: str = "subject-*") -> dict[str, pd.DataFrame]:
@@ -149,12 +148,17 @@ def _observer_names(keyed: pd.DataFrame) -> pd.Series:
     return keyed["subj"].where(~keyed["human"], HUMANS)
 
 
-def _entropy(part: pd.DataFrame) -> float:
-    """model-vs-human's ``Entropy``: responses over the categories shown (``na`` left out), in bits."""
-    categories = [c for c in part["category"].unique() if c != "na"]
-    p = part["object_response"].value_counts().reindex(categories, fill_value=0).to_numpy() / len(part)
-    p = p[np.abs(p) > 1e-5]
-    return float(-(p * np.log2(p)).sum())
+def _entropies(keyed: pd.DataFrame) -> pd.Series:
+    """model-vs-human's ``Entropy`` per observer and condition: the responses' distribution
+    over the categories shown (``na`` left out; shares below 1e-5 ignored), in bits."""
+    group = ["subj", "distortion", "condition"]
+    n = keyed.groupby(group, sort=False).size().rename("n")
+    shown = keyed.loc[keyed["category"] != "na", [*group, "category"]].drop_duplicates()
+    answers = keyed.groupby([*group, "object_response"], sort=False).size().rename("count").reset_index()
+    counts = shown.merge(answers.rename(columns={"object_response": "category"}), how="left").fillna({"count": 0})
+    p = counts["count"] / counts[group].merge(n.reset_index(), how="left")["n"].to_numpy()
+    terms = counts[group].assign(term=np.where(p.abs() > 1e-5, -p * np.log2(p.where(p > 0, 1.0)), 0.0))
+    return terms.groupby(group, sort=False)["term"].sum().reindex(n.index, fill_value=0.0).rename("entropy")
 
 
 def _condition_table(keyed: pd.DataFrame) -> pd.DataFrame:
@@ -163,8 +167,7 @@ def _condition_table(keyed: pd.DataFrame) -> pd.DataFrame:
     accuracy = keyed.assign(observer=_observer_names(keyed)).groupby(["observer", *by], sort=False).agg(
         accuracy=("correct", "mean"), n_trials=("correct", "size"), excluded=("excluded", "first"))  # fmt: skip
     observer_of = dict(zip(keyed["subj"], _observer_names(keyed)))
-    entropy = keyed.groupby(["subj", *by], sort=False)[["category", "object_response"]].apply(_entropy)
-    entropy = entropy.rename("entropy").reset_index()
+    entropy = _entropies(keyed).reset_index()
     entropy = entropy.assign(observer=entropy["subj"].map(observer_of))
     entropy = entropy.groupby(["observer", *by], sort=False)["entropy"].mean()
     table = accuracy.join(entropy).reset_index().rename(columns={"distortion": "dataset"})
