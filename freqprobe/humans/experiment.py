@@ -47,16 +47,6 @@ ATTENTION = "attention-check"
 PAIR_KEYS = {"ArrowLeft": "left", "ArrowRight": "right"}
 
 
-@dataclasses.dataclass(frozen=True)
-class Stimulus:
-    """One stimulus file (``stimuli/<file>``) and what it is."""
-
-    file: str
-    imagename: str
-    category: str
-    condition: str
-
-
 @dataclasses.dataclass
 class Experiment:
     """The stimuli, response keys and timing of one experiment (``experiment.json``)."""
@@ -64,7 +54,9 @@ class Experiment:
     task: str
     name: str
     keys: dict[str, str]  #: key (``KeyboardEvent.key``) -> response
-    stimuli: list[dict[str, Any]]  #: ``Stimulus`` fields, plus ``pair`` (files) for pairs
+    #: ``file`` (under ``stimuli/``; ``pair``: the two files of a pair), ``imagename``,
+    #: ``category`` (the right answer), ``condition``
+    stimuli: list[dict[str, Any]]
     timing: dict[str, int]  #: ``fixation_ms``, ``presentation_ms``
     seed: int = 0
     attention_every: int = 0
@@ -95,7 +87,7 @@ class Experiment:
 
     def plan(self, participant: str) -> list[dict[str, Any]]:
         """The participant's trials in order (``assigned`` shuffled per participant, with
-        attention checks): ``Stimulus`` fields, ``trial`` (1-based), and for attention
+        attention checks): the stimuli's fields, ``trial`` (1-based), and for attention
         checks the key asked for (``expected``)."""
         rng = np.random.default_rng([self.seed, participant_seed(participant)])
         chosen = self.assigned()
