@@ -262,7 +262,7 @@ def test_a_categorisation_session_pairs_image_by_image_with_the_classifier(tmp_p
 @pytest.mark.skipif(find_chromium() is None, reason="no chromium binary (apt-get install chromium; .ci/run does)")
 def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets, tmp_path) -> None:
     out = tmp_path / "out"
-    experiment = prepare(out, two_sets, trials=4, pairs=True, fixation_ms=50, presentation_ms=100, attention_every=0)
+    experiment = prepare(out, two_sets, trials=4, pairs=True, fixation_ms=50, presentation_ms=700, attention_every=0)
     plan = experiment.plan("p")
     server = serve(out)
     server.start_in_thread()
@@ -275,6 +275,8 @@ def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets,
         page.press("Enter")
         page.wait_for("document.body.dataset.state === 'instructions'")
         page.press(" ")
+        page.wait_for("document.body.dataset.trial === '1' && document.body.dataset.state !== 'fixation'")
+        page.screenshot(tmp_path / "pair.png")  # the pair on screen (docs: figures/humans-pair.png)
         for trial in plan:
             page.wait_for(f"document.body.dataset.state === 'respond' && document.body.dataset.trial === "
                           f"'{trial['trial']}'")  # fmt: skip
@@ -290,3 +292,4 @@ def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets,
         server.server_close()
     table = pd.read_csv(out / "real-vs-generated_p_session_1.csv")
     assert (table["object_response"] == table["category"]).all() and len(table) == 4
+    assert (tmp_path / "pair.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
