@@ -227,3 +227,10 @@ def test_the_all_pairs_table_equals_kappa_pair_by_pair() -> None:
         np.testing.assert_array_equal(rows["n_trials"].iloc[:-1], expected["n_trials"])
         assert rows["kappa"].iloc[-1] == pytest.approx(pair["kappa"], nan_ok=True)
     assert len(table) == 6 * 4
+
+
+def test_the_all_pairs_table_refuses_observers_who_saw_different_images() -> None:
+    both = pd.concat([trials("a", [True, False, True]), trials("b", [True, False], ["img0.png", "other.png"])])
+    with pytest.raises(DataError, match="observers a and b saw different images in condition '0' "
+                                        "\\(cat/img1.png only by a\\)"):  # fmt: skip
+        consistency_table(read_trials(both))
