@@ -15,7 +15,16 @@ from .experiments import (
     drift,
     realism_guidance,
 )
-from .probe import ProbeReport, error_consistency, probe, shape_bias
+from .probe import (
+    BenchmarkReport,
+    FourierHeatmapReport,
+    ProbeReport,
+    benchmark,
+    error_consistency,
+    fourier_heatmap,
+    probe,
+    shape_bias,
+)
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -23,8 +32,10 @@ __all__ = [
     "AblationResult",
     "AttributionReport",
     "AugmentResult",
+    "BenchmarkReport",
     "CompareResult",
     "DriftResult",
+    "FourierHeatmapReport",
     "ImageSet",
     "ProbeReport",
     "SpectrumReport",
@@ -33,10 +44,12 @@ __all__ = [
     "ablate",
     "attribute",
     "augment_vs_replace",
+    "benchmark",
     "compare",
     "demo_sets",
     "drift",
     "error_consistency",
+    "fourier_heatmap",
     "load_images",
     "probe",
     "realism_guidance",

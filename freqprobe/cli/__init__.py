@@ -15,10 +15,13 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
-from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
+from . import ablate, attribute, benchmark, consistency, demo, heatmap, humans, info, probe, spectrum, transforms
 from . import augment, compare, drift, study
 
-COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, compare, drift, augment, study, info, transforms)
+COMMANDS = (
+    demo, ablate, spectrum, attribute, probe, consistency, benchmark, heatmap, humans,
+    compare, drift, augment, study, info, transforms,
+)  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -65,10 +65,15 @@ class Decider:
             raise FreqprobeError(f"the label map uses output {largest}, but model {model} gives {k}")
 
     def decide(self, outputs: Tensor) -> Tensor:
+        return self.scores(outputs).argmax(dim=1)
+
+    def scores(self, outputs: Tensor) -> Tensor:
+        """``(N, len(class_names))`` scores whose arg-max is the decision: the outputs, or
+        through a label map the class probabilities averaged over each class's indices."""
         if self.groups is None:
-            return outputs.argmax(dim=1)
+            return outputs
         probabilities = torch.softmax(outputs.float(), dim=1)
-        return (probabilities @ self._averaging(outputs.shape[1], outputs.device)).argmax(dim=1)
+        return probabilities @ self._averaging(outputs.shape[1], outputs.device)
 
     def _averaging(self, k: int, device: torch.device) -> Tensor:
         """``(K, C)``: column ``c`` averages the outputs of class ``c``'s indices."""

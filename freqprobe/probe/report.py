@@ -29,6 +29,7 @@ import pandas as pd
 from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
+from .conditions import harmonise_conditions
 from .consistency import consistency_table
 from .curves import curves_table
 from .shape_bias import shape_bias_table
@@ -58,7 +59,9 @@ class ProbeReport(TableDisplay):
         classes: Collection[str] | None = None,
         levels: Mapping[tuple[str, str], float] | None = None,
     ) -> ProbeReport:
-        """Every table from a trial table (models and humans alike)."""
+        """Every table from a trial table (models and humans alike); condition labels of
+        one meaning get one spelling first (``freqprobe.probe.conditions``)."""
+        (trials,) = harmonise_conditions([trials])
         return cls(
             curves=curves_table(trials, levels),
             trials=trials[list(TRIAL_COLUMNS)].reset_index(drop=True),
