@@ -25,6 +25,7 @@ from .probe import (
     probe,
     shape_bias,
 )
+from .generative import DiffusionClassifier, diffusion_classifier
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -34,6 +35,7 @@ __all__ = [
     "AugmentResult",
     "BenchmarkReport",
     "CompareResult",
+    "DiffusionClassifier",
     "DriftResult",
     "FourierHeatmapReport",
     "ImageSet",
@@ -47,6 +49,7 @@ __all__ = [
     "benchmark",
     "compare",
     "demo_sets",
+    "diffusion_classifier",
     "drift",
     "error_consistency",
     "fourier_heatmap",

@@ -247,6 +247,22 @@ def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
     assert "uniform-noise" in capsys.readouterr().out
 
 
+def test_false_colour_reads_the_users_monitor_gamma_and_the_run_records_it(cue_conflict, tmp_path, capsys) -> None:
+    table = (np.arange(256) / 255) ** 2.2
+    report = fp.probe(CueReader(LAYOUT), cue_conflict, distortions=["false-colour:False"], monitor_gamma=table,
+                      device="cpu")  # fmt: skip
+    assert report.settings["monitor_gamma"] == table.tolist()
+    default = fp.probe(CueReader(LAYOUT), cue_conflict, distortions=["false-colour:False"], device="cpu")
+    assert default.settings["monitor_gamma"] == "sRGB (IEC 61966-2-1)"
+    np.save(tmp_path / "bad.npy", table[::-1])
+    bad = ["probe", "--model", "never:loaded", "--data", str(cue_conflict), "--distortions", "false-colour",
+           "--monitor-gamma", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(bad) == 2  # before any model loads
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"freqprobe probe: error: monitor gamma '.*bad.npy' is not increasing \(entry 1 .*\)", err)
+    assert not (tmp_path / "o").exists()
+
+
 def layout_reader() -> nn.Module:
     """A ``module:factory`` for the command-line test (weights loaded from a file)."""
     return CueReader(torch.zeros(SIZE, SIZE))

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random distortions (default 0)")
+    parser.add_argument("--monitor-gamma", metavar="FILE.npy", help="false colour's monitor gamma: a .npy file of 256 increasing light "
+                        "outputs in [0, 1], one per 8-bit value (default: the sRGB curve; model-vs-human's is "
+                        "code/x_gamma_function.npy of rgeirhos/generalisation-humans-DNNs)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="run folder to write")
     parser.add_argument("--list", action="store_true", help="list distortions, presets and label maps, then exit")
 
@@ -56,11 +59,13 @@ def run(args: argparse.Namespace) -> None:
 
     from ..errors import FreqprobeError
     from ..probe import probe
+    from ..probe.gamma import gamma_table
     from ..probe.run import load_observer, observer_name
 
     for option in ("model", "data", "out"):
         if not getattr(args, option):
             raise FreqprobeError(f"--{option} is required")
+    gamma_table(args.monitor_gamma)  # a bad table fails before any model loads
     weights = [None if w == "-" else w for w in args.weights] if args.weights else [None] * len(args.model)
     if len(weights) != len(args.model):
         raise FreqprobeError(f"{len(weights)} --weights for {len(args.model)} --model (give '-' for none)")
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         device=args.device,
         seed=args.seed,
+        monitor_gamma=args.monitor_gamma,
     )
     report.save(args.out)
     for row in report.curves.itertuples():

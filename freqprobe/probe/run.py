@@ -21,6 +21,8 @@ from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
 from .distortions import Condition, check_conditions, parse_conditions
+from .gamma import GammaSource
+from .gamma import describe as describe_gamma
 from .labelled import LabelledSource, load_labelled
 from .report import ProbeReport
 from .trials import COLUMNS as TRIAL_COLUMNS
@@ -51,6 +53,7 @@ def probe(
     batch_size: int = 128,
     device: str | torch.device = "auto",
     seed: int = 0,
+    monitor_gamma: GammaSource = None,
 ) -> ProbeReport:
     """Decisions of one or more classifiers on a labelled set, per distortion and level.
 
@@ -77,6 +80,10 @@ def probe(
         batch_size, device, seed: batching, ``"auto"`` (CUDA if available), and the seed
             of the random benchmark distortions (drawn per image, independent of the batch
             size); random filter-bank specs carry their own (``phase_noise:90,seed=1``).
+        monitor_gamma: false colour's monitor gamma table: 256 light outputs in [0, 1], one
+            per 8-bit value, increasing (an array or a ``.npy`` path); default: the sRGB
+            curve. model-vs-human's stimuli used their lab's measured table
+            (``code/x_gamma_function.npy`` of ``rgeirhos/generalisation-humans-DNNs``).
 
     Returns:
         A ``ProbeReport`` (curves, trials, shape bias on cue-conflict images, consistency).
@@ -87,7 +94,7 @@ def probe(
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
-    conditions = parse_conditions(distortions, preset, seed)
+    conditions = parse_conditions(distortions, preset, seed, monitor_gamma)
     check_conditions(conditions, *labelled.images.size)
     variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
     make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading
@@ -114,7 +121,7 @@ def probe(
         "size": list(labelled.images.size), "data_classes": list(labelled.class_names),
         "variant": seen[0] if len(set(seen)) == 1 else dict(zip(observers, seen)),
         "response_classes": next(iter(responses.values())) if same else responses,
-        "distortions": distortions, "preset": preset, "seed": seed,
+        "distortions": distortions, "preset": preset, "seed": seed, "monitor_gamma": describe_gamma(monitor_gamma),
         "label_map": label_map if label_map is None or isinstance(label_map, str)
         else {name: list(indices) for name, indices in label_map.items()},
         "chance": 1 / len(labelled.class_names),
