@@ -131,7 +131,7 @@ class AblationResult(TableDisplay):
         from ..figures.ablation import save_ablation_figures
 
         folder = Path(folder)
-        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", "cutoff.png", "cutoff.pdf"):
+        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", "cutoff.png", "cutoff.pdf", "pairwise.png", "pairwise.pdf"):
             (folder / stale).unlink(missing_ok=True)  # from an earlier, different study here
         paths = [write_table(self.table, folder / "results.csv"), write_table(self.summary, folder / "summary.csv")]
         if not self.confusion.empty:

@@ -76,7 +76,7 @@ def study_test_images(
         warnings.warn(
             f"these are sets of a study of {len(spec['data'])} sets, whose split needs all of them: attributing "
             "on all images, some of which the model was trained on",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None, "all images, including the study's training images (a K-way split needs all its sets)"
     if given[0] in study_fakes and given[1] == study_real:
@@ -91,7 +91,7 @@ def study_test_images(
                 warnings.warn(
                     f"the {name} set is the study's {other} set: its images are attributed as {name}, "
                     "the reverse of the class the model learnt for them",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         return None, "all images (not the study's sets, so none was trained on, unless they overlap)"
     with warnings.catch_warnings():
@@ -101,7 +101,7 @@ def study_test_images(
         warnings.warn(
             "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
             "attributing on all images, some of which the model was trained on",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None, "all images, including the study's training images (its split could not be rebuilt)"
     test = rebuilt[0].test

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     from ..ablation import ablate
     from ..attribution import attribute
     from ..attribution.scores import resolve_target
-    from ..attribution.study import check_options, check_variant
+    from ..attribution.inputs import check_options, check_variant
     from ..data import load_images
 
     target = int(args.target) if args.target.isdigit() else args.target

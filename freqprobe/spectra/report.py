@@ -115,7 +115,7 @@ class SpectrumReport(TableDisplay):
         """The spectra figure (see ``freqprobe.figures.spectra``), for Jupyter or ``save_figure``."""
         from ..figures.spectra import spectra_figure
 
-        return spectra_figure(self)
+        return spectra_figure(self.radial, self.peaks, self.comparison, self.maps, self.settings)
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:
