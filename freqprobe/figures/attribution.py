@@ -179,7 +179,7 @@ def pixel_grid_figure(images: np.ndarray, maps: np.ndarray, labels: np.ndarray, 
         for ax in axes[:, c]:
             ax.set_xticks([])
             ax.set_yticks([])
-    labelled_colorbar(fig, shown, list(axes[1]), "attribution (score units)" + ("" if signed else ", >= 0"))
+    labelled_colorbar(fig, shown, list(axes[1]), "attribution (score units)")
     for ax, name in zip(axes[:, 0], ["image", METHOD_TITLES.get(method, method), "overlay (|map|)"]):
         ax.set_ylabel(name, fontsize=7)
     if method in METHOD_NOTES:
@@ -211,5 +211,5 @@ def pixel_means_figure(means: dict[str, np.ndarray]) -> Figure:
                 ax.set_ylabel(name, fontsize=7)
             if r >= 1:  # one bar for real and fake (shared scale), one for the difference
                 axes_of_bar = [axes[0][c], ax] if r == 1 else ax
-                labelled_colorbar(fig, image, axes_of_bar, "mean attribution" if r == 1 else "difference", shrink=0.9)
+                labelled_colorbar(fig, image, axes_of_bar, "mean attribution (score units)" if r == 1 else "fake - real (score units)", shrink=0.9)
     return fig
