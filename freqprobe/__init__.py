@@ -7,6 +7,8 @@ from .ablation import AblationResult, ablate
 from .attribution import AttributionReport, attribute
 from .data import ImageSet, demo_sets, load_images, train_test_split
 from .probe import ProbeReport, error_consistency, probe, shape_bias
+from .report import RunReport
+from .report import report as html_report
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -15,6 +17,7 @@ __all__ = [
     "AttributionReport",
     "ImageSet",
     "ProbeReport",
+    "RunReport",
     "SpectrumReport",
     "Transform",
     "__version__",
@@ -22,6 +25,7 @@ __all__ = [
     "attribute",
     "demo_sets",
     "error_consistency",
+    "html_report",
     "load_images",
     "probe",
     "shape_bias",

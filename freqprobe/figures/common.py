@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,14 @@ def labelled_colorbar(fig: Figure, image: ScalarMappable, axes: Axes | list[Axes
     bar.set_label(label, fontsize=7)
     bar.ax.tick_params(labelsize=6, length=2)
     return bar
+
+
+#: Resolution of figures embedded in HTML (a page, not print: the PDFs are for print).
+EMBED_DPI = 110
+
+
+def png_bytes(fig: Figure, dpi: int = EMBED_DPI) -> bytes:
+    """The figure as PNG bytes (for embedding in a report)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
