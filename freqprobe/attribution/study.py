@@ -52,6 +52,7 @@ def attribute(
     target: str | int = "margin",
     classes: tuple[int, int] | None = None,
     baseline: str = "swap",
+    others: Sequence[ImageSource] = (),
     variant: str = "original",
     seed: int | None = None,
     recipe: str | None = None,
@@ -92,6 +93,8 @@ def attribute(
             puts in the band of an image of the other class (drawn with ``sample_seed``), so
             an importance measures how much a band's *difference between the classes* moves
             the score; ``"zero"`` removes the band (with DC, the image mean: far from the data).
+        others: a K-way study's other generated sets: its split needs all of its sets, so
+            with them ``real`` and ``fake`` are attributed on the study's test images only.
         variant: the images pass through this transform before the model (for a study:
             also which of its models). Band gains, the Fourier maps and the pixel maps act
             on the image before it; for a representation (``repr:dct8``, ...) the model
@@ -156,7 +159,8 @@ def attribute(
         if "gradcam" in pixel_methods:
             decision.layer = find_gradcam_layer(decision.model, gradcam_layer, variant_transform(decision.sample))
         generator = torch.Generator().manual_seed(sample_seed)
-        sets, images_note = _choose_images(study, decision.run, sets, n_images, generator)
+        other_sets = [o if isinstance(o, ImageSet) else load_images(o) for o in others]
+        sets, images_note = _choose_images(study, decision.run, sets, other_sets, n_images, generator)
         references = swap_references(sets, sample_seed) if baseline == "swap" else None
         labelled = Labelled(sets, decision.target, device, max(1, batch_size // 8), references)
         per_image = _band_attributions(decision.scores, labelled, layout, methods, sample_seed, device,
@@ -244,12 +248,12 @@ class _Decision:
 
 
 def _choose_images(
-    study: Any, run: dict | None, sets: list[ImageSet], n_images: int, generator: torch.Generator
+    study: Any, run: dict | None, sets: list[ImageSet], others: list[ImageSet], n_images: int, generator: torch.Generator
 ) -> tuple[list[ImageSet], str]:
     """Up to ``n_images`` per class: of a study's own sets its held-out test images, else any."""
     held_out, note = (None, "all images (a model, not a study)")
     if isinstance(study, AblationResult):
-        held_out, note = study_test_images(study, run, *sets)
+        held_out, note = study_test_images(study, run, *sets, others)
     positions = held_out or tuple(torch.arange(len(images)) for images in sets)
     chosen = [images[index[subsample(len(index), n_images, generator)]] for images, index in zip(sets, positions)]
     if [len(s) for s in chosen] != [len(index) for index in positions]:

@@ -13,7 +13,12 @@ HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourie
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real", required=True, help="real images: a folder, an .npz (arr_0, NHWC uint8) or an .npy")
-    parser.add_argument("--fake", required=True, help="generated images")
+    parser.add_argument("--fake", required=True, help="generated images (the set attributed against --real)")
+    parser.add_argument(
+        "--other-fake", action="append", default=[], metavar="P",
+        help="a K-way study's other generated sets (repeat): its split needs all of its sets, so that the "
+        "attributed images are its held-out test images (default: none)",
+    )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
     parser.add_argument(
         "--model",
@@ -75,6 +80,7 @@ def run(args: argparse.Namespace) -> None:
     layout, _, _ = check_options(bands, args.sectors, args.methods, args.pixel_methods, target, n_images=args.n_images)
     real = load_images(args.real, size=args.size)
     fake = load_images(args.fake, size=args.size)
+    others = [load_images(path, size=args.size) for path in args.other_fake]
     layout.check_size(*real.size)
     check_variant(args.variant, real.size, args.pixel_methods)
     model = args.model
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> None:
         target=target,
         classes=args.classes,
         baseline=args.baseline,
+        others=others,
         variant=args.variant,
         seed=args.seed,
         recipe=args.recipe,
