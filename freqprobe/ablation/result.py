@@ -12,6 +12,7 @@ from ..device import resolve_device
 from ..display import TableDisplay
 from ..errors import FreqprobeError
 from ..io import write_table
+from ..runfolder import claim_folder
 from ..models import Classifier
 from ..stats import wilson_interval
 from .runs import RunStore
@@ -131,6 +132,7 @@ class AblationResult(TableDisplay):
         from ..figures.ablation import save_ablation_figures
 
         folder = Path(folder)
+        claim_folder(folder, "ablate")
         for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", "cutoff.png", "cutoff.pdf", "pairwise.png", "pairwise.pdf"):
             (folder / stale).unlink(missing_ok=True)  # from an earlier, different study here
         paths = [write_table(self.table, folder / "results.csv"), write_table(self.summary, folder / "summary.csv")]

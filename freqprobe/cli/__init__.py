@@ -15,8 +15,12 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
+from ..runfolder import claim_folder
 from . import ablate, attribute, consistency, demo, info, probe, report, spectrum, transforms
 
+#: The kind of run folder each analysis command writes (``runfolder``: one analysis per folder).
+OUTPUT_KINDS = {"ablate": "ablate", "spectrum": "spectrum", "attribute": "attribute", "probe": "probe",
+                "consistency": "probe"}  # fmt: skip
 COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, report, info, transforms)
 
 
@@ -50,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = getattr(args, "out", None)
             if out is not None and Path(out).exists() and not Path(out).is_dir():
                 raise FreqprobeError(f"--out {out}: exists and is not a folder")
+            if out is not None and args.command in OUTPUT_KINDS:
+                claim_folder(out, OUTPUT_KINDS[args.command])
             args.run(args)
         except (FreqprobeError, OSError) as err:
             print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)

@@ -20,6 +20,7 @@ from ..attribution import AttributionReport
 from ..errors import FreqprobeError
 from ..io import atomic_path
 from ..probe.report import ProbeReport
+from ..runfolder import folder_kind
 from ..spectra import SpectrumReport
 from .html import fragment_html, note_html, page_html, section_html, warning_html
 
@@ -35,12 +36,12 @@ SECTIONS = (
     ("other", "Other analyses"),
     ("warnings", "Warnings"),
 )
-#: A folder is an analysis of a kind when it holds all of the kind's files: (files, loader, result class).
-KINDS: dict[str, tuple[tuple[str, ...], Callable[[Path], Any]]] = {
-    "ablate": (("results.csv",), AblationResult.load),
-    "spectrum": (("radial.csv", "peaks.csv", "maps.npz"), SpectrumReport.load),
-    "attribute": (("bands.csv", "sensitivity.csv", "maps.npz"), AttributionReport.load),
-    "probe": (("curves.csv", "trials.csv"), ProbeReport.load),
+#: How each kind of run folder (``runfolder.folder_kind``) is read.
+LOADERS: dict[str, Callable[[Path], Any]] = {
+    "ablate": AblationResult.load,
+    "spectrum": SpectrumReport.load,
+    "attribute": AttributionReport.load,
+    "probe": ProbeReport.load,
 }
 #: How deep below the run folder analyses are looked for.
 MAX_DEPTH = 3
@@ -122,7 +123,7 @@ def report(folder: str | os.PathLike[str]) -> RunReport:
             _merge(blocks, folder_view(path, where or root.name))
             continue
         try:
-            _merge(blocks, result_view(KINDS[kind][1](path), where))
+            _merge(blocks, result_view(LOADERS[kind](path), where))
         except (FreqprobeError, OSError, KeyError, ValueError) as err:  # an older or damaged folder
             _merge(blocks, {"warnings": [f"{where or root.name}: a {kind} folder that cannot be read ({err})"]})
     if not any(blocks.get(key) for key, _ in SECTIONS):
@@ -144,7 +145,7 @@ def find_analyses(root: Path) -> Iterator[tuple[str | None, Path]]:
     stack = [(root, 0)]
     while stack:
         folder, depth = stack.pop(0)
-        kind = next((k for k, (files, _) in KINDS.items() if all((folder / f).exists() for f in files)), None)
+        kind = folder_kind(folder)
         if kind is not None:
             yield kind, folder
             continue
