@@ -20,6 +20,7 @@ from .bands import BandLayout
 from .held_out import study_run
 from .pixel_maps import PIXEL_METHODS
 from .scores import TARGETS
+from ..suggest import did_you_mean
 
 
 def check_options(
@@ -102,7 +103,7 @@ def _checked_methods(given: Sequence[str], known: tuple[str, ...], name: str) ->
     chosen = [given] if isinstance(given, str) else list(given)
     unknown = [m for m in chosen if m not in known]
     if unknown:
-        raise FreqprobeError(f"{name}: unknown {unknown[0]!r}; choose from {', '.join(known)}")
+        raise FreqprobeError(f"{name}: unknown {unknown[0]!r}{did_you_mean(unknown[0], known)}; choose from {', '.join(known)}")
     return list(dict.fromkeys(chosen))
 
 

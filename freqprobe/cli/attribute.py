@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import BAND_METHODS, DEVICE_HELP, PIXEL_METHODS, SIZE_HELP, crop_size
 
 NAME = "attribute"
 HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourier coefficients and pixels (Captum)"
@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a run folder of 'freqprobe ablate', module:factory (with --weights) or a TorchScript file; "
         "default: train a FastNet on --variant first (into OUT/model) and attribute on its held-out images",
     )
-    parser.add_argument("--weights", default=None, help="state dict for a module:factory model (loaded weights_only)")
+    parser.add_argument(
+        "--weights", default=None, help="state dict for a module:factory model (loaded weights_only; default: none)"
+    )
     parser.add_argument("--variant", default="original", help="transform the model sees (and of a study: its model)")
     parser.add_argument(
         "--seed", type=int, default=None, help="the study's training seed (default: its first; no --model: train with it)"
@@ -35,12 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--recipe", default=None, help="the study's training recipe (default: its first; no --model: train with it)"
     )
     parser.add_argument("--bands", type=int, default=8, help="equal radial rings over [0, 0.707] (default 8)")
-    parser.add_argument("--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead")
-    parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
-    parser.add_argument("--methods", nargs="+", default=["ablation", "shapley", "ig"], help="band methods")
     parser.add_argument(
-        "--pixel-methods", nargs="*", default=["ig", "smoothgrad", "gradcam", "occlusion"], help="pixel-map methods"
+        "--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead (default: --bands)"
     )
+    parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
+    parser.add_argument(
+        "--methods", nargs="+", choices=BAND_METHODS, default=list(BAND_METHODS), metavar="METHOD",
+        help=f"band attribution methods, of {', '.join(BAND_METHODS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pixel-methods", nargs="*", choices=PIXEL_METHODS, default=list(PIXEL_METHODS), metavar="METHOD",
+        help=f"pixel-map methods, of {', '.join(PIXEL_METHODS)}; none: give the option alone",
+    )  # fmt: skip
     parser.add_argument("--heatmap", action="store_true", help="also the Fourier heat map (Yin et al.; slow)")
     parser.add_argument(
         "--target",
@@ -65,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n-images", type=int, default=256, help="images per class (default 256)")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import DEVICE_HELP
+
 NAME = "demo"
 HELP = "build the embedded demo sets, their spectra, a small study and a band attribution (minutes on 2 CPU cores)"
 DEMO_VARIANTS = ("original", "lowpass:0.15", "highpass:0.25", "edges:canny", "patchshuffle:8")
@@ -16,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=1000, help="images per set (default 1000)")
     parser.add_argument("--size", type=int, default=64, help="crop size in pixels (default 64)")
     parser.add_argument("--seeds", type=int, default=2, help="training seeds per variant (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the demo crops")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the demo crops (default 0)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:
