@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> None:
     from ..data.summary import describe
     from ..figures import image_grid, save_figure
     from ..io import write_samples_npz, write_table
+    from ..report import report as html_report
 
     real, generated = demo_sets(n=args.n, size=args.size, seed=args.seed)
     out: Path = args.out
@@ -60,7 +61,9 @@ def run(args: argparse.Namespace) -> None:
     attribution.save(out / "attribution")
     print(f"band ranks of the model trained on the originals ({attribution.settings['images']}):")
     print(attribution.ranking.to_string())
+    html_report(out).save()
     print(
         f"wrote {out}: real.npz, generated.npz, sets.csv, preview.png, spectrum/ (radial.csv, peaks.csv, "
-        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png), attribution/ (bands.csv, attribution.png)"
+        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png), attribution/ (bands.csv, attribution.png), "
+        "report.html (all of it in one page)"
     )
