@@ -33,8 +33,8 @@ def _figure(fig, caption: str) -> str:
     return png_html(png_bytes(fig), caption)
 
 
-def _heading(kind: str, where: str) -> str:
-    return f"<h3>{html.escape(kind)}{f' <small>({html.escape(where)})</small>' if where else ''}</h3>"
+def _heading(what: str, where: str) -> str:
+    return f"<h3>{html.escape(what)}{f' <small>in {html.escape(where)}/</small>' if where else ''}</h3>"
 
 
 def ablation_view(result: AblationResult, where: str = "") -> Blocks:
@@ -45,7 +45,7 @@ def ablation_view(result: AblationResult, where: str = "") -> Blocks:
     shown = [c for c in SUMMARY_COLUMNS if c in summary.columns]
     headline = summary[(summary["variant"] == "original") | summary["task"].isin(NULL_NAMES)]
     blocks["difference"] += [
-        _heading("classifier accuracy (ablate)", where),
+        _heading("classifier accuracy", where),
         note_html(f"{result.describe()}. A classifier that beats chance on the original images tells the sets "
                   "apart; the real-vs-real control must sit at chance."),  # fmt: skip
         table_html(headline[shown], "original images and the real-vs-real control"),
@@ -56,7 +56,7 @@ def ablation_view(result: AblationResult, where: str = "") -> Blocks:
         blocks["difference"].append(_figure(pairwise, "pairwise tasks: each pair of sets on its own"))
     if not result.per_class.empty:
         blocks["difference"].append(table_html(result.per_class, "K-way: accuracy per class (recall)"))
-    blocks["frequency"].append(_heading("accuracy per filtered variant (ablate)", where))
+    blocks["frequency"].append(_heading("accuracy per filtered variant", where))
     sweep = plot_cutoff_sweep(summary)
     if sweep is not None:
         blocks["frequency"].append(_figure(sweep, "accuracy against cutoff"))
@@ -101,11 +101,11 @@ def spectrum_view(report: SpectrumReport, where: str = "") -> Blocks:
             "largest_ratio_db": float(ratio_db[largest]), "at_f": float(group["f"].iloc[largest]),
             "peaks": int((report.peaks["set"] == name).sum()),
         })  # fmt: skip
-    blocks["difference"] += [_heading("power spectra (spectrum)", where), note_html(report.describe())]
+    blocks["difference"] += [_heading("power spectra", where), note_html(report.describe())]
     if differ:
         blocks["difference"].append(table_html(pd.DataFrame(differ), "luminance power against the real set, per radial bin"))
     blocks["frequency"] += [
-        _heading("spectra and artifact peaks (spectrum)", where),
+        _heading("spectra and artifact peaks", where),
         _figure(report.plot(), "luminance spectra, ratios to the real set, residual peaks, radial profiles"),
         table_html(report.peaks, "residual peaks (robust z), strongest first per set"),
     ]
@@ -161,7 +161,7 @@ def probe_view(report: ProbeReport, where: str = "") -> Blocks:
 def folder_view(folder: Path, where: str = "") -> Blocks:
     """Any other analysis: each of its CSV tables and PNG figures, as they are."""
     blocks: Blocks = defaultdict(list)
-    blocks["other"].append(_heading(where or folder.name, ""))
+    blocks["other"].append(_heading(f"{where or folder.name}/", ""))
     for path in sorted(folder.glob("*.csv")):
         try:
             table = pd.read_csv(path, keep_default_na=False, na_values=[""])
