@@ -133,7 +133,8 @@ class AblationResult(TableDisplay):
 
         folder = Path(folder)
         claim_folder(folder, "ablate")
-        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", "cutoff.png", "cutoff.pdf", "pairwise.png", "pairwise.pdf"):
+        figures = [f"{stem}.{kind}" for stem in ("cutoff", "pairwise") for kind in ("png", "pdf")]
+        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", *figures):
             (folder / stale).unlink(missing_ok=True)  # from an earlier, different study here
         paths = [write_table(self.table, folder / "results.csv"), write_table(self.summary, folder / "summary.csv")]
         if not self.confusion.empty:

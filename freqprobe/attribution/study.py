@@ -276,5 +276,6 @@ def _band_attributions(
     per_image = {}
     for method in methods:
         with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
-            per_image[method] = band_attributions(gain_model, labelled.batches(with_references=True), method, **options).numpy()
+            values = band_attributions(gain_model, labelled.batches(with_references=True), method, **options)
+            per_image[method] = values.numpy()
     return per_image

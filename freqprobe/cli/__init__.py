@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"freqprobe {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP, formatter_class=_HelpFormatter)
+        sub = subparsers.add_parser(
+            command.NAME, help=command.HELP, description=command.HELP, formatter_class=_HelpFormatter
+        )
         command.add_arguments(sub)
         options = {o for action in sub._actions for o in action.option_strings if o.startswith("--")}
         sub.set_defaults(run=command.run, options=options)

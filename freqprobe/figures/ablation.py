@@ -141,7 +141,9 @@ def plot_cutoff_sweep(summary: pd.DataFrame, ax=None) -> Figure | None:
         label = "original (unfiltered)" + (f", {recipe}" if len(recipes) > 1 else "")
         ax.axhline(row, color="0.3", linestyle="--", linewidth=0.8, label=label)
     chance = float(sweeps["chance"].iloc[0])
-    ax.axhline(chance, color="black", linestyle=":", linewidth=0.9, label=f"chance ({chance:.2g})", gid=f"{CHANCE_GID}:{task}")
+    ax.axhline(
+        chance, color="black", linestyle=":", linewidth=0.9, label=f"chance ({chance:.2g})", gid=f"{CHANCE_GID}:{task}"
+    )
     ax.set_xlabel("cutoff (cycles/pixel)")
     ax.set_ylabel("test accuracy")
     ax.set_xlim(0, max(0.5, float(sweeps["cutoff"].max()) + 0.02))

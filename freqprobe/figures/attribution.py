@@ -43,7 +43,8 @@ def _mark_stride(ax, stride: int, axis: str = "both") -> None:
         if step == 0:
             continue
         if axis in ("both", "x"):
-            ax.axvline(step, color="white" if axis == "both" else "tab:green", linewidth=0.6, linestyle=":", gid="stride")
+            colour = "white" if axis == "both" else "tab:green"
+            ax.axvline(step, color=colour, linewidth=0.6, linestyle=":", gid="stride")
         if axis == "both":
             ax.axhline(step, color="white", linewidth=0.6, linestyle=":", gid="stride")
 
