@@ -73,7 +73,7 @@ def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
     if chance is not None:
         handles.append(Line2D([], [], color="grey", ls=":", lw=1))
         labels.append(f"chance ({chance:.2g})")
-    legend_outside(axes[min(len(distortions), axes.size) - 1 if len(distortions) < 4 else 3], handles, labels)
+    legend_outside(axes[min(len(distortions), 4) - 1], handles, labels)  # beside the first row's last panel
     fig.tight_layout()
     return fig
 
