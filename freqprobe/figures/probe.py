@@ -57,7 +57,9 @@ def plot_curves(curves: pd.DataFrame, chance: float | None = None) -> Figure:
             ax.set_xscale("log")
             ax.minorticks_off()
         ticks = [_tick_label(distortion, label, level_of[label]) for label in labels]
-        ax.set_xticks(position, ticks, rotation=45 if max(map(len, ticks)) > 4 else 0, fontsize=7)
+        longest = max(map(len, ticks))
+        tilted = longest > 4 or _crowded(position, log, least=0.035 * longest)  # ~ a 7-pt label's share of a panel
+        ax.set_xticks(position, ticks, rotation=45 if tilted else 0, ha="right" if tilted else "center", fontsize=7)
         if _descending(distortion):
             ax.invert_xaxis()
         ax.set_xlabel(_axis_label(distortion) + " (mild to strong)", fontsize=8)
@@ -91,6 +93,13 @@ def level_positions(levels: list[float], descending: bool) -> tuple[np.ndarray, 
     mild = spread.max() + step if descending else spread.min() - step  # where "inf" of a descending kind sits
     beyond = np.exp(mild) if log else mild
     return np.where(np.isfinite(values), values, beyond), log
+
+
+def _crowded(position: np.ndarray, log: bool, least: float) -> bool:
+    """Whether two ticks sit closer than ``least`` of the axis span (their labels would touch)."""
+    spread = np.sort(np.log(position) if log else position)
+    span = spread[-1] - spread[0]
+    return bool(len(spread) > 1 and span > 0 and np.diff(spread).min() < least * span)
 
 
 #: Filter-bank transforms whose effect grows as their level falls.
