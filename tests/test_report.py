@@ -158,3 +158,14 @@ def test_the_page_opens_in_chromium_without_console_errors_and_every_figure_load
     assert check is not None, done.stdout[-500:]
     n_images, broken, sorted_ok, n_rows = check.groups()
     assert int(n_images) >= 8 and broken == "0" and sorted_ok == "true" and int(n_rows) >= 2
+
+
+def test_warnings_an_ablation_gave_are_kept_in_its_folder_and_shown_by_the_report(tmp_path) -> None:
+    real, fake = fp.demo_sets(n=32, size=16)
+    with pytest.warns(UserWarning, match=r"lowpass:0.1\+highpass:0.3 leaves the training images blank"):  # still raised
+        fp.ablate(real, fake, ["original", "lowpass:0.1+highpass:0.3"], seeds=1, recipe="plain", progress=False,
+                  null=False, device="cpu", out=tmp_path / "ablation")  # fmt: skip
+    kept = pd.read_csv(tmp_path / "ablation" / "warnings.csv")
+    assert kept["message"].str.contains("leaves the training images blank").any()
+    shown = fp.html_report(tmp_path).warnings
+    assert any(text.startswith("ablation: lowpass:0.1+highpass:0.3 leaves the training images blank") for text in shown)

@@ -21,6 +21,7 @@ from ..models import MODELS, build_classifier
 from ..runfolder import claim_folder
 from ..training import Recipe, get_recipe
 from ..transforms import transform
+from ..warnlog import records_warnings
 from .coverage import warn_about_left_out_variants
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
@@ -29,6 +30,7 @@ from .tasks import Task, build_tasks, leaked_copies, samples_digest
 MODES = ("retrain", "probe")
 
 
+@records_warnings("out")
 def ablate(
     real: ImageSet | str | os.PathLike,
     fakes: ImageSet | str | os.PathLike | Sequence[ImageSet | str | os.PathLike],

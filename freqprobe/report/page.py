@@ -21,6 +21,7 @@ from ..errors import FreqprobeError
 from ..io import atomic_path
 from ..probe.report import ProbeReport
 from ..runfolder import folder_kind
+from ..warnlog import WARNINGS_FILE, read_warnings
 from ..spectra import SpectrumReport
 from .html import fragment_html, note_html, page_html, section_html, warning_html
 
@@ -123,7 +124,10 @@ def report(folder: str | os.PathLike[str]) -> RunReport:
             _merge(blocks, folder_view(path, where or root.name))
             continue
         try:
-            _merge(blocks, result_view(LOADERS[kind](path), where))
+            view = result_view(LOADERS[kind](path), where)
+            if (path / WARNINGS_FILE).is_file():  # what the run itself said replaces what its tables suggest
+                view["warnings"] = [f"{where or root.name}: {text}" for text in read_warnings(path)]
+            _merge(blocks, view)
         except (FreqprobeError, OSError, KeyError, ValueError) as err:  # an older or damaged folder
             _merge(blocks, {"warnings": [f"{where or root.name}: a {kind} folder that cannot be read ({err})"]})
     if not any(blocks.get(key) for key, _ in SECTIONS):

@@ -23,6 +23,7 @@ from ..figures.common import png_bytes
 from ..figures.probe import plot_consistency, plot_shape_bias
 from ..probe.report import ProbeReport
 from ..spectra import SpectrumReport
+from ..warnlog import WARNINGS_FILE, read_warnings
 from .html import note_html, png_html, table_html
 from .page import Blocks
 SUMMARY_COLUMNS = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high",
@@ -162,7 +163,8 @@ def folder_view(folder: Path, where: str = "") -> Blocks:
     """Any other analysis: each of its CSV tables and PNG figures, as they are."""
     blocks: Blocks = defaultdict(list)
     blocks["other"].append(_heading(f"{where or folder.name}/", ""))
-    for path in sorted(folder.glob("*.csv")):
+    blocks["warnings"] += [f"{where or folder.name}: {text}" for text in read_warnings(folder)]
+    for path in sorted(p for p in folder.glob("*.csv") if p.name != WARNINGS_FILE):
         try:
             table = pd.read_csv(path, keep_default_na=False, na_values=[""])
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
