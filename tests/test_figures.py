@@ -64,6 +64,9 @@ def test_pairwise_tasks_are_plotted_one_panel_each_at_chance_one_half() -> None:
     assert_legends_outside_the_data(fig)
     binary = AblationResult(study_table(("real", "fake"), ["original"]), pd.DataFrame())
     assert plot_pairwise(binary.summary, binary.table) is None
+    four = AblationResult(study_table(("real", "a", "b", "c"), ["original"]), pd.DataFrame())
+    fig = plot_pairwise(four.summary, four.table)
+    assert len(data_axes(fig)) == 6 and fig.get_size_inches()[1] <= 9.5  # 6 pairs in 2 columns, no empty panel
 
 
 def test_the_cutoff_sweep_keeps_a_lone_cutoff_and_shows_the_unfiltered_baseline() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -97,9 +98,13 @@ def plot_pairwise(summary: pd.DataFrame, table: pd.DataFrame) -> Figure | None:
         return None
     n_variants = summary[summary["task"] == pairs[0]]["variant"].nunique()
     width = max(3.5, 0.55 * n_variants + 1.5) + 1.6
-    fig, axes = subplots(len(pairs), 1, figsize=(width, 3.0 * len(pairs)), squeeze=False)
-    for ax, pair in zip(axes[:, 0], pairs):
+    columns = 1 if len(pairs) <= 3 else 2  # K = 4 gives 6 pairs: two columns keep a page's height
+    rows = math.ceil(len(pairs) / columns)
+    fig, axes = subplots(rows, columns, figsize=(width * columns, 3.0 * rows), squeeze=False)
+    for ax, pair in zip(axes.ravel(), pairs):
         plot_accuracy_bars(summary, table, ax=ax, task=pair)
+    for ax in axes.ravel()[len(pairs):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig
 
