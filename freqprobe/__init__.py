@@ -15,6 +15,7 @@ from .experiments import (
     drift,
     realism_guidance,
 )
+from .generative import DiffusionClassifier, diffusion_classifier
 from .probe import (
     BenchmarkReport,
     FourierHeatmapReport,
@@ -25,7 +26,8 @@ from .probe import (
     probe,
     shape_bias,
 )
-from .generative import DiffusionClassifier, diffusion_classifier
+from .report import RunReport
+from .report import report as html_report
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -40,6 +42,7 @@ __all__ = [
     "FourierHeatmapReport",
     "ImageSet",
     "ProbeReport",
+    "RunReport",
     "SpectrumReport",
     "Transform",
     "__version__",
@@ -53,6 +56,7 @@ __all__ = [
     "drift",
     "error_consistency",
     "fourier_heatmap",
+    "html_report",
     "load_images",
     "probe",
     "realism_guidance",

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..errors import FreqprobeError
+from ..suggest import did_you_mean
 
 #: ImageNet class indices of the 16 entry-level categories (model-vs-human,
 #: ``modelvshuman/helper/human_categories.py``).
@@ -102,7 +103,9 @@ def make_decider(
         raise FreqprobeError("give class_names or label_map, not both")
     if isinstance(label_map, str):
         if label_map not in LABEL_MAPS:
-            raise FreqprobeError(f"unknown label map {label_map!r}; known: {', '.join(LABEL_MAPS)}")
+            raise FreqprobeError(
+                f"unknown label map {label_map!r}{did_you_mean(label_map, LABEL_MAPS)}; known: {', '.join(LABEL_MAPS)}"
+            )
         label_map = LABEL_MAPS[label_map]
     if label_map is not None:
         groups = tuple(tuple(int(i) for i in indices) for indices in label_map.values())

@@ -53,6 +53,7 @@ from ..transforms.phase import PowerEqualize, odd_symmetric_phase
 from ..transforms.spatial import BLUR_TRUNCATE, gaussian_kernel
 from .eidolons import partially_coherent_disarray
 from .gamma import GammaSource, gamma_table
+from ..suggest import did_you_mean
 
 #: skimage ``rgb2gray`` weights (ITU-R BT.709 luminance), as the original stimulus code.
 LUMINANCE = (0.2125, 0.7154, 0.0721)
@@ -325,16 +326,22 @@ def parse_conditions(
     Items are ``NAME`` (a benchmark distortion at its preset levels), ``NAME:L1,L2,...``
     (at these levels: numbers or the benchmark's labels such as ``c50``, ``inf``, ``pow``)
     or a filter-bank spec (``lowpass:0.1``, one condition; specs of one transform form one
-    curve, their level is the first argument). Default: the images as they are.
+    curve, their level is the first argument). The same sweep grammar holds for a
+    filter-bank transform of one argument: ``lowpass:0.1,0.25,0.4`` (keywords apply to every
+    level: ``lowpass:0.1,0.25,window=gaussian``). Default: the images as they are.
     ``seed`` draws the random distortions; ``monitor_gamma`` is false colour's table (256
     light outputs in [0, 1], an array or a ``.npy`` path; default: the sRGB curve).
+
+    Example:
+        >>> [c.label for c in parse_conditions(["contrast:100,30", "lowpass:0.1,0.25,window=gaussian"])]
+        ['c100', 'c30', 'lowpass:0.1,window=gaussian', 'lowpass:0.25,window=gaussian']
     """
     if preset is not None and distortions is not None:
         raise FreqprobeError("give distortions or a preset, not both")
     gamma = gamma_table(monitor_gamma)  # a bad table fails before any work
     if preset is not None:
         if preset not in PRESETS:
-            raise FreqprobeError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+            raise FreqprobeError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; known: {', '.join(PRESETS)}")
         items: Sequence[str] = PRESETS[preset]
     elif distortions is None:
         items = ["original"]
@@ -348,7 +355,7 @@ def parse_conditions(
         distortion = DISTORTIONS.get(name.strip())
         if distortion is None:
             _check_known(str(item))
-            conditions.append(filter_bank_condition(item))
+            conditions.extend(filter_bank_condition(spec) for spec in filter_bank_sweep(str(item)))
             continue
         texts = re.split(r"\s*,\s*", levels.strip()) if levels.strip() else list(distortion.preset)
         for text in texts:
@@ -360,13 +367,27 @@ def parse_conditions(
     return conditions
 
 
+def filter_bank_sweep(item: str) -> list[str]:
+    """``NAME:L1,L2,...[,key=value]`` of a one-argument transform as one spec per level;
+    any other spec as it is (``bandpass:0.1,0.2`` has two arguments, not two levels)."""
+    name, _, argtext = item.partition(":")
+    cls = REGISTRY.get(name.strip())
+    tokens = [t.strip() for t in argtext.split(",")] if argtext.strip() else []
+    levels = [t for t in tokens if "=" not in t]
+    if cls is None or "+" in item or len(cls.positional) != 1 or len(levels) < 2:
+        return [item]
+    keywords = [t for t in tokens if "=" in t]
+    return [f"{name.strip()}:{','.join([level, *keywords])}" for level in levels]
+
+
 def _check_known(item: str) -> None:
     """A one-line error for a name that is neither a benchmark distortion nor a transform."""
     for stage in re.split(r"\+(?=\s*[A-Za-z_])", item):  # stages, as the filter bank splits them
         name = stage.partition(":")[0].strip()
         if name not in REGISTRY:
             raise FreqprobeError(
-                f"unknown distortion {name!r} in {item!r}; benchmark distortions: {', '.join(DISTORTIONS)}; "
+                f"unknown distortion {name!r} in {item!r}{did_you_mean(name, [*DISTORTIONS, *REGISTRY])}; "
+                f"benchmark distortions: {', '.join(DISTORTIONS)}; "
                 f"filter-bank transforms: {', '.join(sorted(REGISTRY))} (freqprobe probe --list)"
             )
 

@@ -30,6 +30,7 @@ from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
 from .conditions import harmonise_conditions
+from ..runfolder import claim_folder
 from .consistency import consistency_table
 from .curves import curves_table
 from .shape_bias import shape_bias_table
@@ -82,6 +83,7 @@ class ProbeReport(TableDisplay):
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the tables and ``settings.json``, then the figures drawn from them."""
         folder = Path(folder)
+        claim_folder(folder, "probe")
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
         with atomic_path(folder / "settings.json") as partial:
             partial.write_text(json.dumps(self.settings, indent=2, default=str) + "\n")

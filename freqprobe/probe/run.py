@@ -20,13 +20,21 @@ from ..errors import DataError, FreqprobeError
 from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
-from .distortions import Condition, check_conditions, parse_conditions
+from .distortions import Condition, check_conditions, filter_bank_condition, parse_conditions
 from .gamma import GammaSource
 from .gamma import describe as describe_gamma
 from .labelled import LabelledSource, load_labelled
 from .report import ProbeReport
 from .trials import COLUMNS as TRIAL_COLUMNS
 from .trials import cue_conflict, image_id, with_keys
+
+
+def with_original(conditions: list[Condition]) -> list[Condition]:
+    """The conditions, led by the undistorted images when they are not among them: every
+    curve is read against the accuracy it starts from."""
+    if any(c.distortion == "original" for c in conditions):
+        return conditions
+    return [filter_bank_condition("original"), *conditions]
 
 
 class Batches:
@@ -65,7 +73,8 @@ def probe(
             [0, 1], ``(N, 3, H, W)``: a model that needs normalisation carries it inside.
         data: a folder with one sub-folder per class, or ``(images, labels, class_names)``.
         distortions: items as ``freqprobe.probe.distortions.parse_conditions`` takes them
-            (``"low-pass:0,1,3"``, ``"contrast"``, ``"lowpass:0.1"``); default: none.
+            (``"low-pass:0,1,3"``, ``"contrast"``, ``"lowpass:0.1"``); default: none. The
+            undistorted images (``original``) are always probed too, as every curve's baseline.
         preset: a named sweep instead (``"model-vs-human"``).
         class_names: the classes of the model's outputs, in order (default: the model's own,
             for a model of ``fp.ablate`` or an ``nn.Module`` with a ``class_names``
@@ -94,7 +103,7 @@ def probe(
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
-    conditions = parse_conditions(distortions, preset, seed, monitor_gamma)
+    conditions = with_original(parse_conditions(distortions, preset, seed, monitor_gamma))
     check_conditions(conditions, *labelled.images.size)
     variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
     make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading

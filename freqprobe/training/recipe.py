@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 from ..errors import FreqprobeError
+from ..suggest import did_you_mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,5 +64,7 @@ def get_recipe(recipe: Recipe | str) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
     if recipe not in RECIPES:
-        raise FreqprobeError(f"unknown recipe {recipe!r}; choose {', '.join(RECIPES)} or pass a Recipe")
+        raise FreqprobeError(
+            f"unknown recipe {recipe!r}{did_you_mean(recipe, RECIPES)}; choose {', '.join(RECIPES)} or pass a Recipe"
+        )
     return RECIPES[recipe]
