@@ -35,8 +35,8 @@ def records_warnings(folder_argument: str) -> Callable[[F], F]:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")  # every warning is recorded; the caller's filters decide below
                 result = function(*args, **kwargs)
-            for w in caught:  # to the caller, under its own filters (pytest.warns, "error", "ignore" ...)
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            for w in caught:  # to the caller, at its own line, under its own filters (pytest.warns, "error" ...)
+                warnings.warn(w.message, stacklevel=2)
             messages = list(dict.fromkeys(str(w.message) for w in caught))
             write_table(pd.DataFrame({"message": messages}, dtype=str), Path(os.fspath(folder)) / WARNINGS_FILE)
             return result
