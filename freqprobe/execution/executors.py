@@ -24,5 +24,5 @@ def get_executor(executor: str | Executor, device: torch.device, progress: bool 
     if isinstance(executor, Executor):
         return executor
     if executor == "local":
-        return LocalExecutor(device, progress)
+        return LocalExecutor(device, progress)  # packs on CUDA, one run at a time on a CPU
     raise FreqprobeError(f"unknown executor {executor!r}; use local or an object with run(jobs)")

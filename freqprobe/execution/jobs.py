@@ -197,22 +197,25 @@ def fit_linear(job: Job, views: TrainingViews) -> dict[str, Any]:
 
 
 class TrainingViews:
-    """A task's training images through one variant (its transform fitted on them), kept
-    until another is asked for: the network and the linear probe of a run filter them once."""
+    """A task's training images through variants (each transform fitted on them), the last
+    ``keep`` of them kept: the network and the linear probe of a run filter them once."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
+    def __init__(self, device: torch.device, keep: int = 1) -> None:
+        self.device, self.keep = device, keep
         self._task = None  # the task object itself: its identity, not its name
-        self._variant = ""
-        self._images: FilteredImages | None = None
+        self._views: dict[str, FilteredImages] = {}  # by variant, oldest first
 
     def get(self, task, variant: Transform) -> FilteredImages:
         """The training images of ``task`` through ``variant`` (fitted here unless cached)."""
-        if task is not self._task or str(variant) != self._variant or self._images is None:
-            self._task, self._images = None, None  # free the last view before filtering the next
-            self._images = filtered_view(task, variant, self.device)
-            self._task, self._variant = task, str(variant)
-        return self._images
+        name = str(variant)
+        if task is not self._task:
+            self._task, self._views = None, {}  # free the last views before filtering the next
+        if name not in self._views:
+            while len(self._views) >= self.keep:
+                del self._views[next(iter(self._views))]
+            self._views[name] = filtered_view(task, variant, self.device)
+            self._task = task
+        return self._views[name]
 
 
 def filtered_view(task, variant: Transform, device: torch.device) -> FilteredImages:
