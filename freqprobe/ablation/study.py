@@ -113,6 +113,7 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
+    runner = get_executor(executor, device, progress)
     store, linear_store = RunStore(out), RunStore(out, "linear")
     fingerprints = tuple(s.fingerprint() for s in sets.values())
     _warn_about_copies(sets, fingerprints, tasks[0])
@@ -129,7 +130,7 @@ def ablate(
             if run.spec.key not in pending:
                 _log(bar, run, store, linear_store, "stored run", progress)
                 bar.update()
-        for done in get_executor(executor, device, progress).run(jobs):
+        for done in runner.run(jobs):
             key = done.job.spec.key
             store.put(key, done.record, done.state)
             if done.linear is not None:
@@ -238,9 +239,11 @@ def _spec(task: Task, variant: str, seed: int, model: str, recipe: Recipe, finge
 def _jobs(plan: list[_Run], store: RunStore, linear_store: RunStore) -> list[Job]:
     """A job per run not finished in the store (scores missing, or the linear probe of its
     variant, which the first such job of each variant fits)."""
-    jobs, linear_taken = [], set()
+    jobs, keys, linear_taken = [], set(), set()
     for run in plan:
         spec = run.spec
+        if spec.key in keys:  # two recipe labels for one recipe: one run
+            continue
         record = store.record(spec.key)
         linear = linear_store.record(spec.linear_key, weights=False)
         fits_linear = spec.linear_key not in linear_taken and (
@@ -252,6 +255,7 @@ def _jobs(plan: list[_Run], store: RunStore, linear_store: RunStore) -> list[Job
             linear_taken.add(spec.linear_key)
             linear = linear or {"key": spec.linear_key, "variant": spec.variant, "scores": {}}
         weights = None if record is None else store.weights(spec.key)
+        keys.add(spec.key)
         jobs.append(Job(spec, run.task, run.tested, record, weights, linear if fits_linear else None))
     return jobs
 

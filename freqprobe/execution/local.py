@@ -73,10 +73,11 @@ class LocalExecutor:
     def _run_on(self, device: torch.device, work: list[list[Job]]) -> Iterator[JobResult]:
         budget = default_budget(device) if self.budget is None else self.budget
         tasks = self._resident_tasks([job for group in work for job in group], device, budget)
+        views = TrainingViews(device)  # consecutive runs of one variant filter its images once
         for group in work:
             group = [dataclasses.replace(job, task=tasks[id(job.task)]) for job in group]
             if len(group) == 1:
-                yield run_job(group[0], TrainingViews(device), self.progress)
+                yield run_job(group[0], views, self.progress)
                 continue
             size = self._pack_size(group, budget)
             self._log(f"{len(group)} runs of {group[0].task.name} on {device}: packs of up to {size}")
