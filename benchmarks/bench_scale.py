@@ -30,6 +30,7 @@ import freqprobe as fp
 from freqprobe.data.demo import UPSAMPLER_TAPS, demo_photos
 from freqprobe.execution import LocalExecutor
 from freqprobe.spectra.measure import MeasurePlan, luminance, measure_luminance
+from freqprobe.training import Recipe
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_ablation import plain_run  # noqa: E402  (a sibling script)
@@ -75,16 +76,19 @@ def cpu_grid(n: int, seeds: int) -> None:
     print(f"packed / one at a time: {sequential_s / packed_s:.2f}x faster")
 
 
-def spectra(n: int, size: int, device: torch.device) -> None:
-    real, _ = fp.demo_sets(n=n, size=size)
-    images = fp.ImageSet(real.images.to(device))  # resident: batches are slices, no copies
-    plan = MeasurePlan.build(size, size, device, "hann", "gaussian", None)
+def spectra(images: fp.ImageSet, device: torch.device) -> None:
+    """``measure_luminance`` on a set resident on ``device`` against ``rfft2`` alone on a
+    luminance batch of the same size, once per batch of the set."""
+    images = fp.ImageSet(images.images.to(device))  # resident: batches are slices, no copies
+    n, (height, width) = len(images), images.size
+    plan = MeasurePlan.build(height, width, device, "hann", "gaussian", None)
     measure_luminance(images, plan)  # warm-up (plans, workspace)
     _, ours = timed(lambda: measure_luminance(images, plan))
-    batches = [luminance(images.images[s : s + plan.batch_size].float(), 1 / 255) for s in range(0, n, plan.batch_size)]
-    out = [torch.empty(*b.shape[:-1], size // 2 + 1, dtype=torch.complex64, device=device) for b in batches]
-    _, floor = timed(lambda: [torch.fft.rfft2(b, out=o) for b, o in zip(batches, out)])
-    print(f"\n(b) spectra on {device_name(device)}: {n} images of {size} px, batch {plan.batch_size}")
+    batch = luminance(images.images[: plan.batch_size].float(), 1 / 255)
+    out = torch.empty(*batch.shape[:-1], width // 2 + 1, dtype=torch.complex64, device=device)
+    batches = -(-n // plan.batch_size)
+    _, floor = timed(lambda: [torch.fft.rfft2(batch, out=out) for _ in range(batches)])
+    print(f"\n(b) spectra on {device_name(device)}: {n} images of {height} px, batch {plan.batch_size}")
     print(f"freqprobe measure_luminance {n / ours:,.0f} images/s; rfft2 alone {n / floor:,.0f} images/s; "
           f"fraction of the floor {floor / ours:.2f}")  # fmt: skip
 
@@ -96,7 +100,7 @@ def device_name(device: torch.device) -> str:
 
 
 def synthetic_demo(n: int, size: int, device: torch.device, seed: int = 0) -> tuple[fp.ImageSet, fp.ImageSet]:
-    """Demo-like sets made on the device: random mirrored crops of the demo photos and the
+    """Demo-like sets made on the device: random crops of the demo photos and the
     demo generator's up-sampled twins (``data/demo.py``), in chunks; returned on the CPU."""
     generator = torch.Generator(device=device).manual_seed(seed)
     photos = [torch.from_numpy(p).permute(2, 0, 1).to(device) for p in demo_photos()]
@@ -157,6 +161,7 @@ def gpu_paper_scale(n: int) -> None:
     print(f"\n(c) GPU paper scale on {name} ({torch.cuda.device_count()} visible): {n} + {n} images of 256 px")
     (real, fake), seconds = timed(lambda: synthetic_demo(n, 256, device))
     print(f"synthesised in {seconds:.0f} s")
+    spectra(real, device)
     bandwidth = copy_bandwidth(device)
     print(f"copy bandwidth {bandwidth / 1e9:.0f} GB/s")
     for spec, rate in filter_throughput(real, device).items():
@@ -166,7 +171,7 @@ def gpu_paper_scale(n: int) -> None:
     records = [result.store.record(key) for key in runs["run"]]
     per_run = [r["train_seconds"] for r in records]
     n_train = int(runs["n_train"].iloc[0])
-    epochs = fp.training.Recipe().schedule(n_train)[1]
+    epochs = Recipe().schedule(n_train)[1]
     print(f"whole study ({len(runs)} runs): {total:.0f} s ({total / 60:.1f} min; goal <= 10 min)")
     print(f"images/s per run (packed, per model): {n_train * epochs / (sum(per_run) / len(per_run)):,.0f}")
     one = fp.ablate(real, fake, ["original"], seeds=[100], null=False, progress=False, device="cuda:0",
@@ -187,9 +192,8 @@ def main() -> None:
     print(f"freqprobe {fp.__version__}, torch {torch.__version__}, {device_name(torch.device('cpu'))}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     cpu_grid(args.n or (400 if args.quick else 2000), args.seeds or (2 if args.quick else 3))
-    spectra(512 if args.quick else 4096, 256 if not args.quick else 128, torch.device("cpu"))
+    spectra(fp.demo_sets(n=512, size=128)[0] if args.quick else fp.demo_sets(n=4096, size=256)[0], torch.device("cpu"))
     if not args.quick and torch.cuda.is_available():
-        spectra(50_000, 256, torch.device("cuda:0"))
         gpu_paper_scale(args.gpu_n)
     elif not torch.cuda.is_available():
         print("\n(c) no CUDA device here: the GPU figures are still to be measured")
