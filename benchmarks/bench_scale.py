@@ -103,7 +103,7 @@ def synthetic_demo(n: int, size: int, device: torch.device, seed: int = 0) -> tu
     """Demo-like sets made on the device: random crops of the demo photos and the
     demo generator's up-sampled twins (``data/demo.py``), in chunks; returned on the CPU."""
     generator = torch.Generator(device=device).manual_seed(seed)
-    photos = [torch.from_numpy(p).permute(2, 0, 1).to(device) for p in demo_photos()]
+    photos = [torch.from_numpy(p.copy()).permute(2, 0, 1).to(device) for p in demo_photos()]
     photos = [p for p in photos if min(p.shape[1:]) >= size]
     taps = torch.tensor(UPSAMPLER_TAPS, device=device)
     kernel = (taps[:, None] * taps[None, :]).expand(3, 1, 4, 4).contiguous()
