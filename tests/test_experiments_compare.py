@@ -42,7 +42,7 @@ def matrix(tmp_path_factory) -> fp.CompareResult:
     fp.ablate(sets["A"], [sets["B"], sets["C"]], names=list(sets), seeds=1, recipe=FAST, device="cpu", progress=False,
               out=folder)  # fmt: skip
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
+        patch.setattr("freqprobe.execution.jobs.train_classifier", no_training)
         return fp.compare(sets, seeds=1, recipe=FAST, device="cpu", progress=False, out=folder)
 
 
@@ -137,7 +137,7 @@ def test_the_command_line_compares_and_drifts_on_shared_runs(tmp_path: Path, mon
         paths.append(write_samples_npz(crops_with_wave(seed, amplitude, 32).numpy(), tmp_path / f"{name}.npz"))
     common = ["--seeds", "1", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "run")]
     assert main(["compare", *(a for p in paths for a in ("--set", str(p))), *common]) == 0
-    monkeypatch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
+    monkeypatch.setattr("freqprobe.execution.jobs.train_classifier", no_training)
     assert main(["drift", "--real", str(paths[0]), "--generation", str(paths[1]), "--generation", str(paths[2]),
                  *common]) == 0  # fmt: skip
     drift_table = pd.read_csv(tmp_path / "run" / "drift.csv")

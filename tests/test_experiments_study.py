@@ -69,7 +69,7 @@ def test_a_finished_study_runs_again_without_training_and_redraws_its_figures(fi
     def no_training(*args, **kwargs):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr("freqprobe.ablation.runs.train_classifier", no_training)
+    monkeypatch.setattr("freqprobe.execution.jobs.train_classifier", no_training)
     figure = finished / "run" / "matrix" / "matrix.png"
     figure.unlink()
     results = run_study(finished / "study.toml", progress=False)
