@@ -15,6 +15,7 @@ import json
 import os
 import time
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -89,61 +90,121 @@ class RunStore:
     """Finished runs: ``runs/<key>.json`` (spec and scores) and ``runs/<key>.pt`` (weights);
     linear probes keep their records in a second store, ``linear/<key>.json``.
 
-    Both are written atomically, weights first, so a JSON file means a finished run. With
-    no folder the store lives in memory (a notebook session that saves nothing).
+    Both are written atomically, weights first, so a JSON file means a finished run. A run
+    whose record or weights are damaged (malformed JSON, a truncated ``.pt``) counts as
+    unfinished: ``record`` warns once and gives ``None``, so the study recomputes it. With
+    no folder the store lives in memory (a notebook session that saves nothing). One
+    process writes a store at a time (``ablate`` holds ``io.folder_lock``).
     """
 
     def __init__(self, folder: str | os.PathLike | None, subfolder: str = "runs") -> None:
         self.folder = None if folder is None else Path(folder) / subfolder
         self._records: dict[str, dict[str, Any]] = {}
         self._models: dict[str, Classifier] = {}
+        self._warned: set[str] = set()
 
     def record(self, key: str, weights: bool = True) -> dict[str, Any] | None:
-        """A finished run's record; a damaged one (no weights, unreadable JSON) counts as unfinished."""
-        if key not in self._records and self.folder is not None and (self.folder / f"{key}.json").exists():
-            try:
-                record = json.loads((self.folder / f"{key}.json").read_text())
-            except (OSError, ValueError):
-                return None
-            if weights and not (self.folder / f"{key}.pt").exists():
-                return None
-            self._records[key] = record
+        """A finished run's record; ``None`` for a run not stored, or damaged (with a warning)."""
+        if key not in self._records:
+            record, damage = self._read(key, weights)
+            if damage is not None and key not in self._warned:
+                self._warned.add(key)
+                warnings.warn(f"{damage}: the run counts as unfinished (a study computes it again)", stacklevel=2)
+            if record is not None:
+                self._records[key] = record
         return self._records.get(key)
+
+    def _read(self, key: str, weights: bool) -> tuple[dict[str, Any] | None, str | None]:
+        """``(record, None)``, ``(None, None)`` for no stored run, or ``(None, what is damaged)``."""
+        if self.folder is None or not (self.folder / f"{key}.json").exists():
+            return None, None
+        path = self.folder / f"{key}.json"
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            return None, f"{path}: damaged record ({type(err).__name__})"
+        if not isinstance(record, dict) or not isinstance(record.get("scores"), dict):
+            return None, f"{path}: damaged record (no scores)"
+        if weights:
+            damage = _weights_damage(self.folder / f"{key}.pt")
+            if damage is not None:
+                return None, damage
+        return record, None
 
     def put(self, key: str, record: dict[str, Any], model: Classifier | None = None) -> None:
         """Store a record (and a model's weights, written first)."""
+        self.put_state(key, record, None if model is None else model.state_dict(), model)
+
+    def put_state(
+        self, key: str, record: dict[str, Any], state: dict[str, torch.Tensor] | None, model: Classifier | None = None
+    ) -> None:
+        """Store a record and the weights ``state`` (a state dict, as a worker sends it back)."""
         self._records[key] = record
+        self._warned.discard(key)
         if self.folder is None:
             if model is not None:
                 self._models[key] = model.cpu()
+            elif state is not None:
+                self._models[key] = _classifier(record, state)
             return
-        if model is not None:
+        if state is not None:
             with atomic_path(self.folder / f"{key}.pt") as partial:
-                torch.save(model.state_dict(), partial)
+                torch.save(state, partial)
         with atomic_path(self.folder / f"{key}.json") as partial:
             partial.write_text(json.dumps(record, indent=1))
 
     def model(self, key: str, device: torch.device) -> Classifier:
-        """The trained classifier of a finished run (weights loaded with ``weights_only``)."""
+        """The trained classifier of a finished run (weights loaded with ``weights_only``).
+
+        Raises:
+            KeyError: no such run; FreqprobeError: the run's record or weights are damaged.
+        """
         if key in self._models:
             return self._models[key].to(device)
-        record = self.record(key)
+        record, damage = (self._records[key], None) if key in self._records else self._read(key, True)
+        if damage is not None:
+            raise FreqprobeError(f"{damage}; run the study's ablate command again to recompute it")
         if record is None or self.folder is None:
             raise KeyError(f"no finished run {key}")
-        spec = record["spec"]
-        model = build_classifier(
-            spec["model"], len(spec["classes"]), tuple(record["input_shape"]), spec["recipe"]["whiten"]
-        )
-        state = torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
         try:
-            model.load_state_dict(state)
-        except RuntimeError:
+            state = torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
+        except Exception as err:  # unpickling fails in many ways
             raise FreqprobeError(
-                f"{self.folder / key}.pt: weights of another architecture (a run of an older development "
-                "version of freqprobe?); delete the file to retrain"
+                f"{self.folder / key}.pt: damaged weights ({type(err).__name__}); run the study's ablate command "
+                "again to recompute it"
             ) from None
-        model.class_names = tuple(spec["classes"])
-        return model.to(device).eval()
+        return _classifier(record, state, f"{self.folder / key}.pt").to(device).eval()
+
+
+def _classifier(record: dict[str, Any], state: dict[str, torch.Tensor], where: str = "weights") -> Classifier:
+    """The classifier of a run's record with the weights ``state``."""
+    spec = record["spec"]
+    model = build_classifier(spec["model"], len(spec["classes"]), tuple(record["input_shape"]), spec["recipe"]["whiten"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        raise FreqprobeError(
+            f"{where}: weights of another architecture (a run of an older development version of freqprobe?); "
+            "delete the file to retrain"
+        ) from None
+    model.class_names = tuple(spec["classes"])
+    return model.eval()
+
+
+def _weights_damage(path: Path) -> str | None:
+    """What is wrong with a weights file (missing, not a whole zip archive), or ``None``.
+
+    ``torch.save`` writes a zip archive: a truncated or altered file fails its directory
+    or its CRC checks, found here without unpickling anything.
+    """
+    if not path.exists():
+        return f"{path}: weights missing"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        return f"{path}: damaged weights ({type(err).__name__})"
+    return None if broken is None else f"{path}: damaged weights ({broken} fails its checksum)"
 
 
 def execute(

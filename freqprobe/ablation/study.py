@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import warnings
@@ -17,6 +18,7 @@ from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
+from ..io import folder_lock
 from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
@@ -109,79 +111,80 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
-    store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
-    fingerprints = tuple(s.fingerprint() for s in sets.values())
-    _warn_about_copies(sets, fingerprints, tasks[0])
-    digests = {task.name: samples_digest(task) for task in tasks}
-    plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
-    rows, confusion_rows = [], []
-    with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
-        for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
-            spec = RunSpec(
-                task=task.name,
-                classes=task.classes,
-                data=fingerprints,
-                samples=digests[task.name],
-                variant=train_variant,
-                seed=seed,
-                model=model,
-                recipe=run_recipe,
-            )
-            tested = [v for v, _, _ in scored]
-            stored = store.record(spec.key) is not None  # trained by an earlier call: resumed
-            record = execute(spec, task, tested, store, views, progress)
-            linear = execute_linear(spec, task, tested, linear_store, views)
-            for test_variant, label, run_mode in scored:
-                score = record["scores"][test_variant]
-                rows.append(
-                    {
-                        "task": task.name,
-                        "variant": label,
-                        "seed": seed,
-                        "mode": run_mode,
-                        "recipe": recipe_name,
-                        "model": model,
-                        "train_variant": train_variant,
-                        **{k: v for k, v in score.items() if k != "confusion"},
-                        **{f"linear_{k}": linear["scores"][test_variant][k] for k in LINEAR_COLUMNS},
-                        "run": spec.key,
-                    }
+    with folder_lock(out) if out is not None else contextlib.nullcontext():  # one study writes a folder
+        store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
+        fingerprints = tuple(s.fingerprint() for s in sets.values())
+        _warn_about_copies(sets, fingerprints, tasks[0])
+        digests = {task.name: samples_digest(task) for task in tasks}
+        plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
+        rows, confusion_rows = [], []
+        with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
+            for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
+                spec = RunSpec(
+                    task=task.name,
+                    classes=task.classes,
+                    data=fingerprints,
+                    samples=digests[task.name],
+                    variant=train_variant,
+                    seed=seed,
+                    model=model,
+                    recipe=run_recipe,
                 )
-                if len(task.classes) > 2:
-                    confusion_rows += _confusion_rows(task, label, seed, run_mode, recipe_name, score["confusion"])
-                if progress:
-                    bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
-            bar.update()
-    result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
-    below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
-    if len(below):
-        worst = below.loc[below["accuracy"].idxmin()]
-        warnings.warn(
-            f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
-            f"{worst['variant']}: {worst['accuracy']:.3f} "
-            f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared between "
-            "the sets, or classes mixed up; do not read these as 'no difference'",
-            stacklevel=2,
-        )
-    if null and not result.null_ok:  # after a Bonferroni correction over seeds
-        warnings.warn(
-            "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
-            "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
-            stacklevel=2,
-        )
-    missed = result.missed_by_network
-    if len(missed):
-        listed = ", ".join(
-            f"{r.task} {r.variant} ({r.recipe}, {r.mode}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})"
-            for r in missed.itertuples()
-        )
-        warnings.warn(
-            f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
-            stacklevel=2,
-        )
-    if out is not None:
-        result.save(out)
-        result.folder = Path(out)
+                tested = [v for v, _, _ in scored]
+                stored = store.record(spec.key) is not None  # trained by an earlier call: resumed
+                record = execute(spec, task, tested, store, views, progress)
+                linear = execute_linear(spec, task, tested, linear_store, views)
+                for test_variant, label, run_mode in scored:
+                    score = record["scores"][test_variant]
+                    rows.append(
+                        {
+                            "task": task.name,
+                            "variant": label,
+                            "seed": seed,
+                            "mode": run_mode,
+                            "recipe": recipe_name,
+                            "model": model,
+                            "train_variant": train_variant,
+                            **{k: v for k, v in score.items() if k != "confusion"},
+                            **{f"linear_{k}": linear["scores"][test_variant][k] for k in LINEAR_COLUMNS},
+                            "run": spec.key,
+                        }
+                    )
+                    if len(task.classes) > 2:
+                        confusion_rows += _confusion_rows(task, label, seed, run_mode, recipe_name, score["confusion"])
+                    if progress:
+                        bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
+                bar.update()
+        result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+        below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
+        if len(below):
+            worst = below.loc[below["accuracy"].idxmin()]
+            warnings.warn(
+                f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
+                f"{worst['variant']}: {worst['accuracy']:.3f} "
+                f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared between "
+                "the sets, or classes mixed up; do not read these as 'no difference'",
+                stacklevel=2,
+            )
+        if null and not result.null_ok:  # after a Bonferroni correction over seeds
+            warnings.warn(
+                "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
+                "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
+                stacklevel=2,
+            )
+        missed = result.missed_by_network
+        if len(missed):
+            listed = ", ".join(
+                f"{r.task} {r.variant} ({r.recipe}, {r.mode}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})"
+                for r in missed.itertuples()
+            )
+            warnings.warn(
+                f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
+                stacklevel=2,
+            )
+        if out is not None:
+            result.save(out)
+            result.folder = Path(out)
     return result
 
 
