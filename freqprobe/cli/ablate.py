@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import SIZE_HELP, add_ray_argument, crop_size, ray_options
 
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
+    add_ray_argument(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> None:
         paired={"auto": "auto", "yes": True, "no": False}[args.paired],
         pairwise=not args.no_pairwise,
         null=not args.no_null,
+        **ray_options(args),
     )
     columns = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max", "linear_accuracy"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

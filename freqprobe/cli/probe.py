@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import SIZE_HELP, add_ray_argument, crop_size, ray_options
 
 NAME = "probe"
 HELP = "an existing classifier under distortions: accuracy curves, shape bias, error consistency"
@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, ...")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random distortions (default 0)")
+    add_ray_argument(parser)
     parser.add_argument("--out", type=Path, help="run folder to write")
     parser.add_argument("--list", action="store_true", help="list distortions, presets and label maps, then exit")
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         device=args.device,
         seed=args.seed,
+        **ray_options(args),
     )
     report.save(args.out)
     for row in report.curves.itertuples():

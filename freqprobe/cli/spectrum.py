@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import SIZE_HELP, add_ray_argument, crop_size, ray_options
 
 NAME = "spectrum"
 HELP = "mean and residual spectra, radial profiles, ratio maps and artifact peaks of image sets"
@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-peaks", type=int, default=None, help="at most this many peaks per set (default 20)")
     parser.add_argument("--batch-size", type=int, default=None, help="images per batch (default: by image size)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    add_ray_argument(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> None:
         **{k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None},
         batch_size=args.batch_size,
         device=args.device,
+        **ray_options(args),
     )
     report.save(args.out)
     peaks = report.peaks
