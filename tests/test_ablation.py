@@ -11,6 +11,7 @@ import torch
 
 import freqprobe as fp
 from freqprobe.ablation import runs
+from freqprobe.execution import jobs
 from freqprobe.errors import FreqprobeError
 from freqprobe.stats import wilson_interval
 from freqprobe.training import Recipe
@@ -90,8 +91,8 @@ def test_an_interrupted_study_resumes_without_retraining_finished_runs(tmp_path:
     assert len(finished) == 3 and len(list((tmp_path / "runs").glob("*.pt"))) == 3
     finished[1].unlink()  # as if the study was killed while this run trained
     calls = []
-    original_train = runs.train_classifier
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
+    original_train = jobs.train_classifier
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
     second = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False)
     assert len(calls) == 2  # the lost run, and the null control added now
     pd.testing.assert_frame_equal(first.table, second.table[second.table["task"] != "null"].reset_index(drop=True))
@@ -104,8 +105,8 @@ def test_an_interrupted_study_resumes_without_retraining_finished_runs(tmp_path:
 def test_probe_mode_trains_once_and_scores_every_variant(monkeypatch) -> None:
     real, fake = sets(fy=0.3, fx=0.4, n=64)
     calls = []
-    original_train = runs.train_classifier
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
+    original_train = jobs.train_classifier
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
     result = fp.ablate(real, fake, ["original", "lowpass:0.2", "grayscale"], seeds=1, mode="probe", recipe=FAST, progress=False, null=False)
     assert len(calls) == 1
     assert set(result.table["variant"]) == {"original", "lowpass:0.2", "grayscale"}
@@ -159,7 +160,7 @@ def test_saved_weights_load_safely_into_the_trained_classifier(tmp_path: Path) -
     ],
 )
 def test_bad_input_fails_before_any_training(kwargs: dict, fragment: str, monkeypatch) -> None:
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
     real, fake = sets(fy=0.3, fx=0.4, n=32)
     arguments = {"real": real, "fakes": fake, "variants": ["original"], "recipe": FAST, "progress": False, **kwargs}
     with pytest.raises(FreqprobeError) as info:
@@ -168,7 +169,7 @@ def test_bad_input_fails_before_any_training(kwargs: dict, fragment: str, monkey
 
 
 def test_sets_of_different_sizes_or_too_small_are_refused(monkeypatch) -> None:
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
     real, fake = sets(fy=0.3, fx=0.4, n=32)
     with pytest.raises(FreqprobeError, match="differ in size"):
         fp.ablate(real, fp.ImageSet(torch.zeros(32, 3, 16, 16, dtype=torch.uint8)), progress=False)
@@ -220,13 +221,13 @@ def test_fitted_transforms_learn_from_training_images_only(monkeypatch) -> None:
 
 def test_the_network_and_the_linear_probe_share_one_filtering_of_the_training_images(monkeypatch) -> None:
     built: list[str] = []
-    original = runs.FilteredImages
+    original = jobs.FilteredImages
 
     def counting(data, transform, device):
         built.append(str(transform))
         return original(data, transform, device)
 
-    monkeypatch.setattr(runs, "FilteredImages", counting)
+    monkeypatch.setattr(jobs, "FilteredImages", counting)
     real, fake = sets(fy=0.3, fx=0.4, n=40)
     result = fp.ablate(real, fake, ["lowpass:0.2", "highpass:0.2"], seeds=1, recipe=FAST, progress=False, null=False)
     assert built == ["lowpass:0.2", "highpass:0.2"]
@@ -254,7 +255,7 @@ def test_set_names_may_not_hold_the_pair_separator() -> None:
 def test_a_stored_model_is_scored_on_new_variants_without_retraining(tmp_path: Path, monkeypatch) -> None:
     real, fake = sets(fy=0.3, fx=0.4, n=48)
     fp.ablate(real, fake, ["original"], seeds=1, mode="probe", recipe=FAST, out=tmp_path, progress=False, null=False)
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("retrained a stored run"))
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("retrained a stored run"))
     result = fp.ablate(real, fake, ["original", "grayscale"], seeds=1, mode="probe", recipe=FAST, out=tmp_path, progress=False, null=False)
     assert set(result.table["variant"]) == {"original", "grayscale"}
 
@@ -269,7 +270,7 @@ def test_tiny_images_with_a_last_batch_of_one_train() -> None:
 
 
 def test_a_user_model_that_fails_or_misfits_any_task_stops_before_training(monkeypatch) -> None:
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad model"))
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad model"))
     real, high = sets(fy=0.3, fx=0.4, n=32)
     _, low = sets(fy=0.0, fx=1 / 32, n=32, seed=5)
     with pytest.raises(FreqprobeError, match=r"must map \(N, 3, H, W\) to \(N, \d\) logits"):

@@ -19,11 +19,12 @@ from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..io import folder_lock
+from ..execution import Executor, Job, get_executor
 from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
-from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
+from .runs import RunSpec, RunStore
 from .tasks import Task, build_tasks, leaked_copies, samples_digest
 
 MODES = ("retrain", "probe")
@@ -47,6 +48,8 @@ def ablate(
     pairwise: bool = True,
     null: bool = True,
     progress: bool = True,
+    executor: str | Executor = "local",
+    address: str | None = None,
 ) -> AblationResult:
     """Train classifiers to tell ``real`` from ``fakes`` on each variant, over seeds.
 
@@ -73,6 +76,12 @@ def ablate(
         pairwise: with several fakes, also one binary task per pair of sets.
         null: add the null control (the real set against itself; must sit at chance).
         progress: a one-line log per finished run, and progress bars (on a terminal or in Jupyter).
+        executor: where the runs execute: ``"local"`` (in this process), ``"ray"`` (Ray
+            tasks, one per run: ``freqprobe.execution.ray_executor``) or an object with
+            ``run(jobs)`` (``freqprobe.execution`` describes the interface). Whatever runs
+            them, this process alone writes ``out``, holding its lock (``io.folder_lock``):
+            a second study into the same folder waits for this one, then reuses its runs.
+        address: the Ray cluster to join (default ``RAY_ADDRESS``, else Ray on this machine).
 
     Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
     logistic regression on spectral statistics of the same images (``training/linear.py``).
@@ -103,7 +112,7 @@ def ablate(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
             "read it; retrain on it instead (mode='retrain', command line --mode retrain)"
         )
-    device = resolve_device(device)
+    requested, device = str(device), resolve_device(device)  # a Ray worker resolves the request itself
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
@@ -111,50 +120,42 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
+    runner = get_executor(executor, requested if executor == "ray" else device, progress, address)
     with folder_lock(out) if out is not None else contextlib.nullcontext():  # one study writes a folder
-        store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
+        store, linear_store = RunStore(out), RunStore(out, "linear")
         fingerprints = tuple(s.fingerprint() for s in sets.values())
         _warn_about_copies(sets, fingerprints, tasks[0])
         digests = {task.name: samples_digest(task) for task in tasks}
-        plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
-        rows, confusion_rows = [], []
+        plan = [
+            _Run(name, task, variant, seed, scored, _spec(task, variant, seed, model, r, fingerprints, digests))
+            for name, r in recipes.items()
+            for task, variant, seed, scored in _plan(tasks, specs, seed_list, modes)
+        ]
+        jobs = _jobs(plan, store, linear_store)
+        pending = {job.spec.key for job in jobs}
         with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
-            for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
-                spec = RunSpec(
-                    task=task.name,
-                    classes=task.classes,
-                    data=fingerprints,
-                    samples=digests[task.name],
-                    variant=train_variant,
-                    seed=seed,
-                    model=model,
-                    recipe=run_recipe,
-                )
-                tested = [v for v, _, _ in scored]
-                stored = store.record(spec.key) is not None  # trained by an earlier call: resumed
-                record = execute(spec, task, tested, store, views, progress)
-                linear = execute_linear(spec, task, tested, linear_store, views)
-                for test_variant, label, run_mode in scored:
-                    score = record["scores"][test_variant]
-                    rows.append(
-                        {
-                            "task": task.name,
-                            "variant": label,
-                            "seed": seed,
-                            "mode": run_mode,
-                            "recipe": recipe_name,
-                            "model": model,
-                            "train_variant": train_variant,
-                            **{k: v for k, v in score.items() if k != "confusion"},
-                            **{f"linear_{k}": linear["scores"][test_variant][k] for k in LINEAR_COLUMNS},
-                            "run": spec.key,
-                        }
-                    )
-                    if len(task.classes) > 2:
-                        confusion_rows += _confusion_rows(task, label, seed, run_mode, recipe_name, score["confusion"])
-                    if progress:
-                        bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
-                bar.update()
+            counts = {"finished": 0, "stored": 0}
+            for run in plan:
+                if run.spec.key not in pending:
+                    _log(bar, run, store, linear_store, "stored run", progress)
+                    counts["stored"] += 1
+                    bar.update()
+            _show(bar, counts, runner, len(jobs))
+            for done in runner.run(jobs):
+                key = done.job.spec.key
+                store.put(key, done.record, done.state)
+                if done.linear is not None:
+                    linear_store.put(done.job.spec.linear_key, done.linear)
+                counts["finished"] += 1
+                for run in (r for r in plan if r.spec.key == key):
+                    _log(bar, run, store, linear_store, f"{done.record['train_seconds']:.1f} s train", progress)
+                    bar.update()
+                _show(bar, counts, runner, len(jobs))
+        rows, confusion_rows = [], []
+        for run in plan:
+            run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear_store.record(run.spec.linear_key, False))
+            rows += run_rows
+            confusion_rows += run_confusion
         result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
         below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
         if len(below):
@@ -217,6 +218,96 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
     if any("|" in name for name in names):  # pairwise tasks are named pair:A|B
         raise FreqprobeError(f"names must not contain '|', got {names}")
     return dict(zip(names, loaded))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """One planned training: its spec, and the (test variant, row label, mode) it is scored on."""
+
+    recipe_name: str
+    task: Task
+    variant: str
+    seed: int
+    scored: list[tuple[str, str, str]]
+    spec: RunSpec
+
+    @property
+    def tested(self) -> tuple[str, ...]:
+        return tuple(v for v, _, _ in self.scored)
+
+
+def _spec(task: Task, variant: str, seed: int, model: str, recipe: Recipe, fingerprints, digests) -> RunSpec:
+    return RunSpec(
+        task=task.name,
+        classes=task.classes,
+        data=fingerprints,
+        samples=digests[task.name],
+        variant=variant,
+        seed=seed,
+        model=model,
+        recipe=recipe,
+    )
+
+
+def _jobs(plan: list[_Run], store: RunStore, linear_store: RunStore) -> list[Job]:
+    """A job per run not finished in the store (scores missing, or the linear probe of its
+    variant, which the first such job of each variant fits)."""
+    jobs, linear_taken = [], set()
+    for run in plan:
+        spec = run.spec
+        record = store.record(spec.key)
+        linear = linear_store.record(spec.linear_key, weights=False)
+        fits_linear = spec.linear_key not in linear_taken and (
+            linear is None or any(v not in linear["scores"] for v in run.tested)
+        )
+        if record is not None and all(v in record["scores"] for v in run.tested) and not fits_linear:
+            continue
+        if fits_linear:
+            linear_taken.add(spec.linear_key)
+            linear = linear or {"key": spec.linear_key, "variant": spec.variant, "scores": {}}
+        weights = None if record is None else store.weights(spec.key)
+        jobs.append(Job(spec, run.task, run.tested, record, weights, linear if fits_linear else None))
+    return jobs
+
+
+def _rows(run: _Run, record: dict, linear: dict | None) -> tuple[list[dict], list[dict]]:
+    """The table rows (and K-way confusion rows) of a finished run; linear columns are NaN
+    until the linear probe of its variant is stored."""
+    rows, confusion_rows = [], []
+    for test_variant, label, run_mode in run.scored:
+        score = record["scores"][test_variant]
+        linear_score = linear["scores"].get(test_variant) if linear else None
+        rows.append(
+            {
+                "task": run.task.name,
+                "variant": label,
+                "seed": run.seed,
+                "mode": run_mode,
+                "recipe": run.recipe_name,
+                "model": run.spec.model,
+                "train_variant": run.variant,
+                **{k: v for k, v in score.items() if k != "confusion"},
+                **{f"linear_{k}": linear_score[k] if linear_score else float("nan") for k in LINEAR_COLUMNS},
+                "run": run.spec.key,
+            }
+        )
+        if len(run.task.classes) > 2:
+            confusion_rows += _confusion_rows(run.task, label, run.seed, run_mode, run.recipe_name, score["confusion"])
+    return rows, confusion_rows
+
+
+def _show(bar, counts: dict[str, int], runner: Executor, n_jobs: int) -> None:
+    """The bar's counts: runs finished in this call, running now, stored by an earlier call."""
+    left = n_jobs - counts["finished"]
+    running = getattr(runner, "running", min(left, 1))  # an executor may say; in process, one at a time
+    bar.set_postfix_str(f"finished {counts['finished']}, running {running}, stored {counts['stored']}", refresh=True)
+
+
+def _log(bar, run: _Run, store: RunStore, linear_store: RunStore, origin: str, progress: bool) -> None:
+    if progress:
+        rows, _ = _rows(run, store.record(run.spec.key), linear_store.record(run.spec.linear_key, False))
+        for row in rows:
+            bar.write(_log_line(row, origin))
 
 
 def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[str, ...]):

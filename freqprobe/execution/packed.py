@@ -1,0 +1,114 @@
+"""Packed training: the models of several runs trained as one batched computation.
+
+Runs that share a task (so a training-set size and a schedule), a model, a recipe and an
+input shape are stacked with ``torch.func.stack_module_state`` and trained with one
+``vmap``-ed ``functional_call`` per step (on a GPU, convolutions become grouped ones).
+Each model keeps everything of its own: its initialisation (built from its seed), its
+input standardisation and whitening stem (fitted on its own variant's training images),
+its seed's batch order, its variant's inputs, and its BatchNorm recalibration, done after
+training on its own. The loss is the sum of the models' mean losses, so each model's
+gradient is its own; AdamW and the one-cycle schedule act element by element, so the
+stacked optimizer is each model's optimizer. During training BatchNorm uses batch
+statistics only (its running statistics are replaced by the recalibration anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from ..models import Classifier
+from ..training.trainer import FilteredImages, recalibrate_batchnorm, shuffled_batches
+from .jobs import Job, new_model, new_record
+from .memory import PackTooLarge, counting_saved_bytes, parameter_bytes
+
+#: Built-in networks, known to run under ``vmap``; a user's network trains on its own.
+PACKABLE = ("fast", "resnet18")
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (tensor cores; float32 range, so no loss scaling); nothing elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_pack(
+    jobs: list[Job], images: list[FilteredImages], device: torch.device, budget: int | None = None
+) -> list[tuple[Classifier, dict]]:
+    """Train one model per job on its ``images`` together; ``(model, record)`` per job.
+
+    Raises:
+        PackTooLarge: the first step saved more bytes for backward (plus the parameters'
+            share) than ``budget``.
+    """
+    start = time.perf_counter()
+    recipe, n = jobs[0].spec.recipe, len(images[0])
+    shape = images[0].transform.output_shape((3, *jobs[0].task.train.image_size))
+    models = []
+    for job, view in zip(jobs, images):
+        model = new_model(job, shape).to(device)
+        model.fit_input(lambda view=view: (x for x, _ in view.batches(1024)))
+        models.append(model)
+    params, buffers = stack_module_state(models)
+    forward = vmap(packed_forward(models[0]))
+    batch_size, epochs = recipe.schedule(n)
+    optimizer = torch.optim.AdamW(params.values(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=recipe.lr,
+        total_steps=epochs * math.ceil(n / batch_size),
+        pct_start=recipe.warmup,
+        anneal_strategy="linear",
+    )
+    orders = [torch.Generator().manual_seed(job.spec.seed) for job in jobs]
+    fixed = sum(parameter_bytes(m) for m in models)
+    first = True
+    for _ in range(epochs):
+        for positions in zip(*(shuffled_batches(n, batch_size, order) for order in orders)):
+            x, label = _stacked_batch(images, positions)
+            with counting_saved_bytes() if first and budget is not None else contextlib.nullcontext() as saved:
+                with autocast(device):
+                    logits = forward(params, buffers, x)
+                loss = F.cross_entropy(
+                    logits.flatten(0, 1).float(), label.flatten(), label_smoothing=recipe.label_smoothing
+                ) * len(jobs)  # the sum of the models' mean losses: each model gets its own gradient
+            if first and budget is not None and saved[0] + fixed > budget:
+                raise PackTooLarge(f"{len(jobs)} models need {saved[0] + fixed} bytes, budget {budget}")
+            first = False
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    seconds = (time.perf_counter() - start) / len(jobs)
+    out = []
+    for g, (job, model, view, order) in enumerate(zip(jobs, models, images, orders)):
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                parameter.copy_(params[name][g])
+        recalibrate_batchnorm(model, (view.batch(p)[0] for p in shuffled_batches(n, batch_size, order)))
+        out.append((model.eval(), new_record(job, shape, seconds, packed=len(jobs))))
+    return out
+
+
+def packed_forward(model: nn.Module):
+    """``f(params, buffers, x)`` calling a stateless copy of ``model`` whose BatchNorm layers
+    normalise with batch statistics and track nothing (train mode)."""
+    template = copy.deepcopy(model).to("meta").train()
+    for module in template.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.track_running_stats = False
+    return lambda params, buffers, x: functional_call(template, (params, buffers), (x,))
+
+
+def _stacked_batch(images: list[FilteredImages], positions) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(G, B, C, H, W)`` inputs and ``(G, B)`` labels: each model's batch of its own variant."""
+    batches = [view.batch(p) for view, p in zip(images, positions)]
+    return torch.stack([x for x, _ in batches]), torch.stack([label for _, label in batches])
