@@ -20,7 +20,7 @@ import torch
 from .._version import __version__
 from ..device import resolve_device
 from .jobs import Job, JobResult, TrainingViews, run_job
-from .ray_session import connect, enter_worker, task_resources
+from .ray_session import connect, enter_worker, result, task_resources
 
 #: Retries of a run whose worker died (Ray's default for tasks, made explicit).
 MAX_RETRIES = 3
@@ -55,7 +55,7 @@ class RayExecutor:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             self.running = min(len(pending), slots)
-            record, state, linear = ray.get(done[0])
+            record, state, linear = result(ray, done[0])
             yield JobResult(in_flight.pop(done[0]), record, state, linear)
 
 

@@ -83,4 +83,20 @@ def gather(ray: Any, futures: list, desc: str, progress: bool = True) -> list:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             bar.update(len(done))
-    return ray.get(futures)
+    return [result(ray, future) for future in futures]
+
+
+def result(ray: Any, future: Any) -> Any:
+    """``ray.get(future)``; a task's error as a one-line ``FreqprobeError`` (a worker that
+    died more often than ``max_retries`` allows, or an error in the task itself)."""
+    try:
+        return ray.get(future)
+    except ray.exceptions.RayTaskError as err:
+        cause = err.cause if err.cause is not None else err
+        if isinstance(cause, FreqprobeError):
+            raise FreqprobeError(str(cause)) from None
+        text = " ".join(str(cause).split())  # Ray's messages span lines
+        raise FreqprobeError(f"a Ray task failed: {type(cause).__name__}: {text[-300:]}") from None
+    except ray.exceptions.RayError as err:
+        text = " ".join(str(err).split())
+        raise FreqprobeError(f"a Ray task failed: {type(err).__name__}: {text[:300]}") from None
