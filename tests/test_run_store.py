@@ -16,6 +16,7 @@ import pytest
 import freqprobe as fp
 from freqprobe import io
 from freqprobe.ablation import runs
+from freqprobe.execution import jobs
 from freqprobe.cli import main
 from freqprobe.errors import FreqprobeError
 from freqprobe.training import Recipe
@@ -127,7 +128,7 @@ def test_a_second_study_into_a_busy_folder_waits_and_reuses_the_first_studys_run
     other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
     assert other.stdout.readline().strip() == "locked"
     calls = []
-    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: calls.append(1))
     with pytest.warns(UserWarning, match="another study"):
         second = study(out)
     assert other.wait() == 0

@@ -181,7 +181,8 @@ def spectrum(
 
     Raises:
         FreqprobeError: an unknown window or denoiser, names that do not match the sets, a
-            batch size or ``max_peaks`` below 1, a negative or NaN ``min_score``;
+            batch size or ``max_peaks`` below 1, a negative or NaN ``min_score``, an
+            unknown executor or ``ray`` without Ray installed;
             ``DataError`` for sets whose image sizes differ, images smaller than 16x16, or
             a set of fewer than 8 images.
 
