@@ -65,6 +65,18 @@ def test_a_study_on_ray_from_the_command_line_writes_the_local_table(ray_session
     pd.testing.assert_frame_equal(on_ray, local_study)  # the same run keys, the same numbers
 
 
+def test_packed_runs_on_ray_give_the_local_table(ray_session, sets, local_study, tmp_path) -> None:
+    from freqprobe.execution.ray_executor import RayExecutor
+
+    one_thread_study(sets, tmp_path, executor=RayExecutor("cpu", pack=True))  # a GPU cluster's default, on CPUs
+    packed = pd.read_csv(tmp_path / "results.csv")
+    assert list(packed["run"]) == list(local_study["run"])
+    # a packed model equals the model trained alone (tests/test_packed.py); a float tie may flip one test image
+    assert ((packed["accuracy"] - local_study["accuracy"]).abs() <= 1 / local_study["n_test"]).all()
+    exact = [c for c in local_study.columns if c not in ("accuracy", "ci_low", "ci_high", "p_value", "auc")]
+    pd.testing.assert_frame_equal(packed[exact], local_study[exact])
+
+
 def kill_a_running_run(killed: list[int], stop: threading.Event) -> None:
     """Kill (SIGKILL) the worker process of the first run Ray reports running."""
     from ray.util.state import list_tasks

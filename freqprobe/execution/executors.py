@@ -30,5 +30,5 @@ def get_executor(
     if executor == "ray":
         from .ray_executor import RayExecutor
 
-        return RayExecutor(device, address)
+        return RayExecutor(device, address)  # packs runs per GPU task when tasks take a GPU
     raise FreqprobeError(f"unknown executor {executor!r}; use local, ray or an object with run(jobs)")

@@ -3,7 +3,7 @@
 ``connect(address)`` joins the cluster at ``address`` (or ``RAY_ADDRESS``, or a cluster
 started on this machine with ``ray start``), else starts Ray here with every core; a Ray
 already initialised in this process (a notebook, a test session) is used as it is.
-Workers need freqprobe importable at the driver's version (``check_version``).
+Workers need freqprobe importable at the driver's version (``enter_worker`` checks it).
 """
 
 from __future__ import annotations
