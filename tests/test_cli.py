@@ -212,3 +212,20 @@ def test_ablate_paired_flag_reaches_the_split(flag: str, paired, tmp_path: Path,
     a = str(tmp_path / "a.npz")
     assert main(["ablate", "--real", a, "--fake", a, "--paired", flag, "--out", str(tmp_path / "x")]) == 2
     assert seen["paired"] == paired
+
+
+@pytest.mark.parametrize(("flag", "pack"), [("auto", False), ("yes", True), ("no", False)])  # auto: off on a CPU
+def test_ablate_pack_flag_reaches_the_executor(flag: str, pack: bool, tmp_path: Path, monkeypatch) -> None:
+    import freqprobe.ablation
+
+    seen = {}
+
+    def fake_ablate(*args, **kwargs):
+        seen.update(kwargs)
+        raise fp.errors.FreqprobeError("stop")
+
+    monkeypatch.setattr(freqprobe.ablation, "ablate", fake_ablate)
+    np.savez(tmp_path / "a.npz", arr_0=np.zeros((20, 16, 16, 3), dtype=np.uint8))
+    a = str(tmp_path / "a.npz")
+    assert main(["ablate", "--real", a, "--fake", a, "--device", "cpu", "--pack", flag, "--out", str(tmp_path / "x")]) == 2
+    assert seen["executor"].pack is pack

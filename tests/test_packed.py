@@ -101,12 +101,10 @@ def recorded_packs(monkeypatch) -> list[int]:
 
 def test_the_memory_planner_splits_a_group_that_does_not_fit_the_budget(monkeypatch) -> None:
     jobs = jobs_of([("original", seed) for seed in range(5)])
-    model = local.new_model(jobs[0], (3, 32, 32))
-    batch_size, _ = FEW_STEPS.schedule(len(jobs[0].task.train))
-    per_model = memory.activation_bytes_per_image(model, (3, 32, 32)) * batch_size + memory.parameter_bytes(model)
-    views = len(jobs[0].task.train) * 3 * 32 * 32 * 4
+    per_model = local._model_bytes(jobs[0])
+    assert per_model > memory.parameter_bytes(local.new_model(jobs[0], (3, 32, 32)))  # activations counted
     sizes = recorded_packs(monkeypatch)
-    results = list(LocalExecutor(CPU, pack=True, budget=views + 2 * per_model + 1).run(jobs))
+    results = list(LocalExecutor(CPU, pack=True, budget=local._views_bytes(jobs) + 2 * per_model + 1).run(jobs))
     assert sizes == [2, 2]  # and the fifth run alone: 5 runs as 2 + 2 + 1
     assert sorted(r.job.spec.seed for r in results) == list(range(5))
 
@@ -115,10 +113,8 @@ def test_a_pack_over_budget_at_its_first_step_is_split_and_no_run_is_lost(monkey
     jobs = jobs_of([("original", 0), ("original", 1), ("highpass:0.2", 0), ("highpass:0.2", 1)])
     monkeypatch.setattr(local, "pack_size", lambda *args: 4)  # a planner that underestimates
     sizes = recorded_packs(monkeypatch)
-    model = local.new_model(jobs[0], (3, 32, 32))
-    batch_size, _ = FEW_STEPS.schedule(len(jobs[0].task.train))
-    per_model = memory.activation_bytes_per_image(model, (3, 32, 32)) * batch_size + memory.parameter_bytes(model)
-    results = list(LocalExecutor(CPU, pack=True, budget=int(2.5 * per_model)).run(jobs))
+    budget = local._views_bytes(jobs) + int(2.5 * local._model_bytes(jobs[0]))
+    results = list(LocalExecutor(CPU, pack=True, budget=budget).run(jobs))
     assert sizes == [4, 2, 2]  # four did not fit, two did
     assert [r.job.spec.key for r in results] == [job.spec.key for job in jobs]
     for result in results:
@@ -180,5 +176,6 @@ def test_on_cuda_a_packed_study_matches_the_sequential_one_and_sets_are_resident
     assert list(packed.table["run"]) == list(sequential.table["run"])
     assert ((packed.table["accuracy"] - sequential.table["accuracy"]).abs() <= 0.1).all()
     jobs = jobs_of([("original", 0)])
-    tasks = LocalExecutor(torch.device("cuda:0"))._resident_tasks(jobs, torch.device("cuda:0"), 1 << 34)
+    tasks, placed = LocalExecutor(torch.device("cuda:0"))._resident_tasks(jobs, torch.device("cuda:0"), 1 << 34)
+    assert placed == sum(s.numel() for s in jobs[0].task.train.sources)
     assert all(s.is_cuda and s.dtype == torch.uint8 for s in tasks[id(jobs[0].task)].train.sources)

@@ -252,9 +252,11 @@ def _spec(task: Task, variant: str, seed: int, model: str, recipe: Recipe, finge
 def _jobs(plan: list[_Run], store: RunStore, linear_store: RunStore) -> list[Job]:
     """A job per run not finished in the store (scores missing, or the linear probe of its
     variant, which the first such job of each variant fits)."""
-    jobs, linear_taken = [], set()
+    jobs, keys, linear_taken = [], set(), set()
     for run in plan:
         spec = run.spec
+        if spec.key in keys:  # two recipe labels for one recipe: one run
+            continue
         record = store.record(spec.key)
         linear = linear_store.record(spec.linear_key, weights=False)
         fits_linear = spec.linear_key not in linear_taken and (
@@ -266,6 +268,7 @@ def _jobs(plan: list[_Run], store: RunStore, linear_store: RunStore) -> list[Job
             linear_taken.add(spec.linear_key)
             linear = linear or {"key": spec.linear_key, "variant": spec.variant, "scores": {}}
         weights = None if record is None else store.weights(spec.key)
+        keys.add(spec.key)
         jobs.append(Job(spec, run.task, run.tested, record, weights, linear if fits_linear else None))
     return jobs
 

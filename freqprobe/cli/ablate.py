@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, add_ray_argument, crop_size, ray_options
+from .arguments import SIZE_HELP, add_ray_argument, crop_size
 
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
@@ -23,6 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
+    parser.add_argument(
+        "--pack",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="train runs of one task together as one batched computation: auto (default: on CUDA, not on a CPU, "
+        "where it does not pay), yes, no",
+    )
     parser.add_argument("--names", nargs="+", default=None, help="class names, real first (default: file stems)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the one train/test split (default 0)")
     parser.add_argument(
@@ -43,6 +50,9 @@ def run(args: argparse.Namespace) -> None:
 
     from ..ablation import ablate
     from ..data import load_images
+    from ..device import resolve_device
+    from ..execution import LocalExecutor
+    from ..execution.ray_executor import RayExecutor
     from ..training import get_recipe
 
     recipes = [get_recipe(name) for name in args.recipe]  # labelled as in Python: whitened,epochs=3
@@ -50,6 +60,11 @@ def run(args: argparse.Namespace) -> None:
         recipes = [dataclasses.replace(r, epochs=args.epochs) for r in recipes]
     real = load_images(args.real, size=args.size)
     fakes = [load_images(path, size=args.size) for path in args.fake]
+    pack = {"auto": None, "yes": True, "no": False}[args.pack]
+    if args.ray is None:
+        executor = LocalExecutor(resolve_device(args.device), progress=True, pack=pack)
+    else:  # a Ray task per run, or per pack of runs on a GPU
+        executor = RayExecutor(args.device, args.ray or None, pack)
     result = ablate(
         real,
         fakes,
@@ -66,7 +81,7 @@ def run(args: argparse.Namespace) -> None:
         paired={"auto": "auto", "yes": True, "no": False}[args.paired],
         pairwise=not args.no_pairwise,
         null=not args.no_null,
-        **ray_options(args),
+        executor=executor,
     )
     columns = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max", "linear_accuracy"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

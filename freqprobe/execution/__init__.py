@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from .executors import Executor, get_executor
 from .jobs import Job, JobResult, RunSpec, TrainingBatches, TrainingViews, evaluate, run_job
-from . import local, memory
 from .local import LocalExecutor
 
 __all__ = [

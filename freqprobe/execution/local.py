@@ -72,29 +72,23 @@ class LocalExecutor:
 
     def _run_on(self, device: torch.device, work: list[list[Job]]) -> Iterator[JobResult]:
         budget = default_budget(device) if self.budget is None else self.budget
-        tasks = self._resident_tasks([job for group in work for job in group], device, budget)
+        tasks, resident = self._resident_tasks([job for group in work for job in group], device, budget)
+        views = TrainingViews(device)  # consecutive runs of one variant filter its images once
         for group in work:
             group = [dataclasses.replace(job, task=tasks[id(job.task)]) for job in group]
             if len(group) == 1:
-                yield run_job(group[0], TrainingViews(device), self.progress)
+                yield run_job(group[0], views, self.progress)
                 continue
-            size = self._pack_size(group, budget)
+            # what the models of a pack may use: the budget less the sets and the pack's filtered views
+            models_budget = budget - resident - _views_bytes(group)
+            size = pack_size(_model_bytes(group[0]), models_budget)
             self._log(f"{len(group)} runs of {group[0].task.name} on {device}: packs of up to {size}")
             for pack in split(group, size):
-                yield from self._train_packed(pack, device, budget)
-
-    def _pack_size(self, group: list[Job], budget: int) -> int:
-        job = group[0]
-        shape = _input_shape(job)
-        model = new_model(job, shape)
-        batch_size, _ = job.spec.recipe.schedule(len(job.task.train))
-        per_model = activation_bytes_per_image(model, shape) * batch_size + parameter_bytes(model)
-        variants = len({j.spec.variant for j in group})
-        views = variants * min(RESIDENT_BYTES, len(job.task.train) * math.prod(shape) * 4)
-        return pack_size(per_model, budget, views)
+                yield from self._train_packed(pack, device, models_budget)
 
     def _train_packed(self, pack: list[Job], device: torch.device, budget: int) -> Iterator[JobResult]:
-        """Train ``pack`` together; out of memory (or over budget), split it and retry the halves."""
+        """Train ``pack`` together; out of memory (or its models over ``budget``), split it
+        and retry the halves."""
         pending = [pack]
         while pending:
             part = pending.pop(0)
@@ -116,12 +110,13 @@ class LocalExecutor:
             for job, image, (model, record) in zip(part, images, trained):
                 yield finish(job, model, record, {job.spec.variant: image.transform}, views)
 
-    def _resident_tasks(self, jobs: list[Job], device: torch.device, budget: int) -> dict[int, object]:
+    def _resident_tasks(self, jobs: list[Job], device: torch.device, budget: int) -> tuple[dict[int, object], int]:
         """The jobs' tasks with their image sets on ``device`` (uint8, once), or pinned in
-        host memory for fast copies when half the budget cannot hold them."""
+        host memory for fast copies when half the budget cannot hold them; and the bytes
+        placed on the device."""
         tasks = {id(job.task): job.task for job in jobs}
         if device.type != "cuda":
-            return tasks
+            return tasks, 0
         sources = {id(s): s for task in tasks.values() for part in (task.train, task.test) for s in part.sources}
         total = sum(s.numel() for s in sources.values())
         resident = total <= budget // 2
@@ -132,10 +127,11 @@ class LocalExecutor:
         def moved_part(part):
             return dataclasses.replace(part, sources=[moved[id(s)] for s in part.sources])
 
-        return {
+        local = {
             key: dataclasses.replace(task, train=moved_part(task.train), test=moved_part(task.test))
             for key, task in tasks.items()
         }
+        return local, total if resident else 0
 
     def _spread(self, shares: list[list[list[Job]]]) -> Iterator[JobResult]:
         """One thread per device, each running its share; results as they come."""
@@ -175,6 +171,21 @@ def _devices(device: torch.device) -> list[torch.device]:
     if device.type == "cuda" and device.index is None:
         return [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
     return [device]
+
+
+def _model_bytes(job: Job) -> int:
+    """One model's training memory: parameters' share and one batch's saved activations."""
+    shape = _input_shape(job)
+    model = new_model(job, shape)
+    batch_size, _ = job.spec.recipe.schedule(len(job.task.train))
+    return activation_bytes_per_image(model, shape) * batch_size + parameter_bytes(model)
+
+
+def _views_bytes(group: list[Job]) -> int:
+    """The filtered training views a pack keeps (one per variant, float32, resident up to a cap)."""
+    job = group[0]
+    one = len(job.task.train) * math.prod(_input_shape(job)) * 4
+    return len({j.spec.variant for j in group}) * min(RESIDENT_BYTES, one)
 
 
 def _input_shape(job: Job) -> tuple[int, int, int]:

@@ -88,13 +88,14 @@ def train_pack(
             optimizer.step()
             schedule.step()
     seconds = (time.perf_counter() - start) / len(jobs)
+    precision = "bf16 autocast" if device.type == "cuda" else "float32"
     out = []
     for g, (job, model, view, order) in enumerate(zip(jobs, models, images, orders)):
         with torch.no_grad():
             for name, parameter in model.named_parameters():
                 parameter.copy_(params[name][g])
         recalibrate_batchnorm(model, (view.batch(p)[0] for p in shuffled_batches(n, batch_size, order)))
-        out.append((model.eval(), new_record(job, shape, seconds, packed=len(jobs))))
+        out.append((model.eval(), new_record(job, shape, seconds, packed=len(jobs), precision=precision)))
     return out
 
 
