@@ -111,10 +111,34 @@ def _flock(fcntl, folder: Path, wait: bool) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        remove_orphaned_partials(folder)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_orphaned_partials(folder: Path) -> list[Path]:
+    """Delete the temporary files under ``folder`` whose writer process is gone (a writer
+    killed mid-write leaves one; its process id is in the name). Never another live
+    writer's: those stay, so no write in progress loses its file."""
+    removed = []
+    for path in folder.rglob(".*.partial"):
+        pid = path.name.rsplit(".", 2)[-2].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:

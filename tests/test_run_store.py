@@ -168,3 +168,34 @@ def test_a_damaged_study_model_is_one_line_from_the_command_line(tmp_path: Path,
     code = main([*argv, "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "damaged weights" in err, err
+
+
+def test_a_killed_driver_is_resumed_by_the_same_study_and_its_orphaned_temporary_files_removed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    reference = study(tmp_path / "single").table
+    out = tmp_path / "killed"
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(ROOT / 'tests')!r})
+        import test_run_store
+        test_run_store.study(test_run_store.Path({str(out)!r}))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen([sys.executable, "-c", code], env=env)
+    while not list((out / "runs").glob("*.json")) and driver.poll() is None:
+        time.sleep(0.05)
+    driver.kill()  # SIGKILL: no cleanup of any kind
+    driver.wait()
+    orphan = out / "runs" / f".x.pt.{driver.pid}-0123abcd.partial"  # as a write cut short leaves it
+    orphan.write_bytes(b"half")
+    live = out / "runs" / f".y.pt.{os.getpid()}-0123abcd.partial"  # a live writer's: kept
+    live.write_bytes(b"busy")
+    stored = len(list((out / "runs").glob("*.json")))
+    calls = []
+    original = jobs.train_classifier
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: calls.append(1) or original(*a, **k))
+    resumed = study(out)
+    assert len(calls) == len(reference) - stored  # only the runs the killed driver had not stored
+    pd.testing.assert_frame_equal(resumed.table, reference)
+    assert not orphan.exists() and live.exists()
