@@ -112,7 +112,8 @@ def test_a_worker_killed_mid_run_is_retried_and_the_table_is_the_same(ray_sessio
 def scorer(seed: int) -> nn.Module:
     """A fixed random 2-class scorer, built of torch's own modules (a worker imports no test module)."""
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 4, 5, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    return nn.Sequential(nn.Conv2d(3, 4, 5, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(4, 2))  # fmt: skip
 
 
 def test_a_probe_grid_on_ray_equals_the_local_probe(ray_session) -> None:

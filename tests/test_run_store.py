@@ -37,10 +37,16 @@ def study(out: Path, **kwargs) -> fp.AblationResult:
     return fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, out=out, progress=False, **kwargs)
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names open files through /proc (Linux)")
 def test_atomic_writes_sync_the_file_and_its_folder_before_and_after_the_rename(tmp_path: Path, monkeypatch) -> None:
     events = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(io.os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))) or real_fsync(fd))
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(io.os, "fsync", fsync)
     monkeypatch.setattr(io.os, "replace", lambda a, b: events.append(("replace", str(b))) or real_replace(a, b))
     with io.atomic_path(tmp_path / "table.csv") as partial:
         partial.write_text("a\n1\n")
@@ -48,7 +54,8 @@ def test_atomic_writes_sync_the_file_and_its_folder_before_and_after_the_rename(
     assert (kind0, kind1, kind2) == ("fsync", "replace", "fsync")
     assert Path(first).name.endswith(".partial") and Path(first).parent == tmp_path
     assert target == str(tmp_path / "table.csv") and folder == str(tmp_path)
-    assert (tmp_path / "table.csv").read_text() == "a\n1\n" and sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+    assert (tmp_path / "table.csv").read_text() == "a\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]  # no temporary file left
 
 
 def test_two_writers_of_one_file_never_share_a_temporary_file(tmp_path: Path) -> None:

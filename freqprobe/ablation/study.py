@@ -133,7 +133,7 @@ def ablate(
         ]
         jobs = _jobs(plan, store, linear_store)
         pending = {job.spec.key for job in jobs}
-        with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
+        with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: not off a terminal
             counts = {"finished": 0, "stored": 0}
             for run in plan:
                 if run.spec.key not in pending:
@@ -153,7 +153,8 @@ def ablate(
                 _show(bar, counts, runner, len(jobs))
         rows, confusion_rows = [], []
         for run in plan:
-            run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear_store.record(run.spec.linear_key, False))
+            linear = linear_store.record(run.spec.linear_key, False)
+            run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear)
             rows += run_rows
             confusion_rows += run_confusion
         result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
@@ -163,8 +164,8 @@ def ablate(
             warnings.warn(
                 f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
                 f"{worst['variant']}: {worst['accuracy']:.3f} "
-                f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared between "
-                "the sets, or classes mixed up; do not read these as 'no difference'",
+                f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared "
+                "between the sets, or classes mixed up; do not read these as 'no difference'",
                 stacklevel=2,
             )
         if null and not result.null_ok:  # after a Bonferroni correction over seeds

@@ -44,7 +44,9 @@ class RayExecutor:
     cluster has for them), for the study's progress bar.
     """
 
-    def __init__(self, device: str | torch.device = "auto", address: str | None = None, pack: bool | None = None) -> None:
+    def __init__(
+        self, device: str | torch.device = "auto", address: str | None = None, pack: bool | None = None
+    ) -> None:
         self.device, self.address = str(device), address
         self.ray = connect(address)  # now: a cluster that cannot be joined fails before any work
         self.resources = task_resources(self.ray, self.device)
