@@ -77,20 +77,20 @@ def test_packed_runs_on_ray_give_the_local_table(ray_session, sets, local_study,
     pd.testing.assert_frame_equal(packed[exact], local_study[exact])
 
 
-def kill_a_running_run(killed: list[int], stop: threading.Event) -> None:
-    """Kill (SIGKILL) the worker process of the first run Ray reports running."""
+def kill_a_running_run(address: str, killed: list[str], stop: threading.Event) -> None:
+    """Kill (SIGKILL) the worker process of the first run the Ray at ``address`` reports running."""
     from ray.util.state import list_tasks
 
     while not stop.is_set() and not killed:
         try:
-            running = list_tasks(filters=[("func_or_class_name", "=", "run_remote"), ("state", "=", "RUNNING")],
+            running = list_tasks(address, filters=[("func_or_class_name", "=", "run_remote"), ("state", "=", "RUNNING")],
                                  raise_on_missing_output=False)  # fmt: skip
         except Exception:  # the state API may lag behind the first tasks
             running = []
         for task in running:
             if task.worker_pid:
                 os.kill(task.worker_pid, signal.SIGKILL)
-                killed.append(task.worker_pid)
+                killed.append(task.task_id)
                 return
         stop.wait(0.1)
 
@@ -98,7 +98,8 @@ def kill_a_running_run(killed: list[int], stop: threading.Event) -> None:
 def test_a_worker_killed_mid_run_is_retried_and_the_table_is_the_same(ray_session, sets, local_study,
                                                                       tmp_path) -> None:  # fmt: skip
     killed, stop = [], threading.Event()
-    killer = threading.Thread(target=kill_a_running_run, args=(killed, stop))
+    address = ray_session.get_runtime_context().gcs_address  # this session's Ray: others may run beside it
+    killer = threading.Thread(target=kill_a_running_run, args=(address, killed, stop))
     killer.start()
     try:
         one_thread_study(sets, tmp_path, executor="ray")
@@ -107,6 +108,22 @@ def test_a_worker_killed_mid_run_is_retried_and_the_table_is_the_same(ray_sessio
         killer.join()
     assert killed, "no run was seen running"
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results.csv"), local_study)
+    assert retried(address, killed[0]), "the killed run was not retried"
+
+
+def retried(address: str, task_id: str, seconds: float = 20) -> bool:
+    """Whether Ray reports the task's first attempt dead with its worker and a later one finished
+    (the state API learns of task events with a delay)."""
+    from ray.util.state import list_tasks
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        attempts = {(t.attempt_number, t.state, t.error_type)
+                    for t in list_tasks(address, filters=[("task_id", "=", task_id)], raise_on_missing_output=False)}
+        if (0, "FAILED", "WORKER_DIED") in attempts and any(a >= 1 and state == "FINISHED" for a, state, _ in attempts):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def scorer(seed: int) -> nn.Module:
