@@ -112,7 +112,7 @@ def ablate(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
             "read it; retrain on it instead (mode='retrain', command line --mode retrain)"
         )
-    requested, device = str(device), resolve_device(device)  # a Ray worker resolves the request itself
+    device = str(device) if executor == "ray" else resolve_device(device)  # a Ray worker resolves it itself
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
@@ -120,7 +120,7 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
-    runner = get_executor(executor, requested if executor == "ray" else device, progress, address)
+    runner = get_executor(executor, device, progress, address)
     with folder_lock(out) if out is not None else contextlib.nullcontext():  # one study writes a folder
         store, linear_store = RunStore(out), RunStore(out, "linear")
         fingerprints = tuple(s.fingerprint() for s in sets.values())

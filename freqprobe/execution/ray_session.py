@@ -60,7 +60,10 @@ def gpu_count(ray: Any) -> float:
 def task_resources(ray: Any, device: str | torch.device) -> dict[str, float]:
     """What one task asks the scheduler for: one CPU, and one GPU where the device is CUDA
     (``auto``: when the cluster has any GPU), so a mixed cluster places each task right."""
-    wants_gpu = str(device).startswith("cuda") or (str(device) == "auto" and gpu_count(ray) > 0)
+    gpus = gpu_count(ray)
+    if str(device).startswith("cuda") and gpus == 0:  # Ray would wait for one for ever
+        raise FreqprobeError(f"device {device}: the Ray cluster has no GPU; use --device cpu or auto, or add GPU nodes")
+    wants_gpu = str(device).startswith("cuda") or (str(device) == "auto" and gpus > 0)
     return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0}
 
 
