@@ -165,6 +165,15 @@ def test_a_sharded_spectrum_equals_the_one_machine_spectrum(ray_session, sets) -
             np.testing.assert_array_equal(sharded.maps[key], value)
 
 
+def test_the_spectrum_command_on_ray_writes_the_local_tables(ray_session, sets, tmp_path) -> None:
+    for name, extra in (("local", []), ("ray", ["--ray"])):
+        argv = ["spectrum", "--real", str(sets[0]), "--fake", str(sets[1]), "--batch-size", "16", "--device", "cpu"]
+        assert main([*argv, "--out", str(tmp_path / name), *extra]) == 0
+    for table in ("radial", "peaks", "comparison", "dct"):
+        local, on_ray = (pd.read_csv(tmp_path / name / f"{table}.csv") for name in ("local", "ray"))
+        pd.testing.assert_frame_equal(on_ray, local, check_exact=False, rtol=1e-10, atol=1e-12)
+
+
 def test_a_cuda_study_on_a_cluster_without_gpus_is_refused_in_one_line(ray_session, sets, tmp_path) -> None:
     with pytest.raises(fp.errors.FreqprobeError, match="the Ray cluster has no GPU") as refused:
         fp.ablate(*sets, ["original"], seeds=1, out=tmp_path, device="cuda", executor="ray", progress=False)
