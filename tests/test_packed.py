@@ -179,3 +179,14 @@ def test_on_cuda_a_packed_study_matches_the_sequential_one_and_sets_are_resident
     tasks, placed = LocalExecutor(torch.device("cuda:0"))._resident_tasks(jobs, torch.device("cuda:0"), 1 << 34)
     assert placed == sum(s.numel() for s in jobs[0].task.train.sources)
     assert all(s.is_cuda and s.dtype == torch.uint8 for s in tasks[id(jobs[0].task)].train.sources)
+
+
+@cuda
+def test_on_cuda_a_set_too_large_for_the_budget_is_pinned_and_gathered_alike() -> None:
+    jobs = jobs_of([("original", 0)])
+    cuda0 = torch.device("cuda:0")
+    tasks, placed = LocalExecutor(cuda0)._resident_tasks(jobs, cuda0, budget=1)
+    pinned = tasks[id(jobs[0].task)].train
+    assert placed == 0 and all(s.is_pinned() for s in pinned.sources)
+    positions = torch.tensor([5, 0, 70, 3])
+    torch.testing.assert_close(pinned.gather(positions, cuda0)[0].cpu(), jobs[0].task.train.gather(positions, CPU)[0])

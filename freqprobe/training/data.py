@@ -39,10 +39,19 @@ class LabelledImages:
             rows = (source == s).nonzero().squeeze(1)
             if len(rows):
                 wanted = self.index[positions[rows]]
-                out[rows.to(device)] = images[wanted.to(images.device)].to(device, non_blocking=True)
+                out[rows.to(device)] = _gathered(images, wanted, device)
         return out.float().div_(255.0), self.index[positions].to(device), self.label[positions].to(device)
 
     def batches(self, batch_size: int, device: torch.device):
         """Yield ``(x, index, label)`` in order."""
         for start in range(0, len(self), batch_size):
             yield self.gather(torch.arange(start, min(start + batch_size, len(self))), device)
+
+
+def _gathered(images: Tensor, wanted: Tensor, device: torch.device) -> Tensor:
+    """``images[wanted]`` on ``device``; from a pinned host set, gathered into a pinned
+    buffer (the caching host allocator reuses it) so the copy to the GPU is asynchronous."""
+    if device.type == "cuda" and images.device.type == "cpu" and images.is_pinned():
+        staged = torch.empty((len(wanted), *images.shape[1:]), dtype=images.dtype, pin_memory=True)
+        return torch.index_select(images, 0, wanted, out=staged).to(device, non_blocking=True)
+    return images[wanted.to(images.device)].to(device, non_blocking=True)
