@@ -1,10 +1,19 @@
-"""Atomic writes: a result file appears whole or not at all."""
+"""Atomic writes: a result file appears whole or not at all; one writer per run folder.
+
+A file is written under a unique temporary name beside its final one (so two writers never
+share, or delete, each other's temporary file), flushed to disk with ``fsync``, renamed
+onto its final name, and the folder is synced so the rename itself survives a crash.
+``folder_lock`` holds an OS file lock on a run folder for as long as one study writes there.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
+import threading
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -21,12 +30,115 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if final.parent.exists() and not final.parent.is_dir():
         raise FreqprobeError(f"{final.parent}: exists and is not a folder")
     final.parent.mkdir(parents=True, exist_ok=True)
-    partial = final.with_name(f".{final.name}.partial")
+    partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         yield partial
+        _sync(partial)
         os.replace(partial, final)
+        _sync(final.parent)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _sync(path: Path) -> None:
+    """``fsync`` a file, or a folder (its entries: a rename within it); folders only on POSIX."""
+    if path.is_dir() and os.name != "posix":
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+LOCK_NAME = ".freqprobe.lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, wait: bool = True) -> Iterator[Path]:
+    """Hold ``folder``'s writer lock (an OS file lock on ``folder/.freqprobe.lock``).
+
+    A second process asking for the same folder waits (after a one-line warning that names
+    the holder's process id) until the first lets go, or with ``wait=False`` is refused
+    with a one-line ``FreqprobeError``. The lock goes with the process: a killed writer
+    leaves no stale lock. The thread that holds it may take it again (a study inside a
+    caller's lock). Where the OS has no ``fcntl`` (Windows) nothing is locked.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise FreqprobeError(f"{folder}: exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    held = (os.path.realpath(folder), threading.get_ident())
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is None or held in _HELD:
+        yield folder
+        return
+    _HELD.add(held)
+    try:
+        with _flock(fcntl, folder, wait):
+            yield folder
+    finally:
+        _HELD.discard(held)
+
+
+#: The folders whose lock a thread of this process holds: ``(real path, thread id)``.
+_HELD: set[tuple[str, int]] = set()
+
+
+@contextlib.contextmanager
+def _flock(fcntl, folder: Path, wait: bool) -> Iterator[None]:
+    """The OS lock itself (``flock``): waited for or refused, released on exit."""
+    with open(folder / LOCK_NAME, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            if not wait:
+                raise FreqprobeError(
+                    f"{folder}: another study (process {holder}) is writing there; wait for it or choose another folder"
+                ) from None
+            warnings.warn(
+                f"{folder}: another study (process {holder}) is writing there; waiting for it to finish "
+                "(its finished runs are then reused, not trained again)",
+                stacklevel=5,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        remove_orphaned_partials(folder)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_orphaned_partials(folder: Path) -> list[Path]:
+    """Delete the temporary files under ``folder`` whose writer process is gone (a writer
+    killed mid-write leaves one; its process id is in the name). Never another live
+    writer's: those stay, so no write in progress loses its file."""
+    removed = []
+    for path in folder.rglob(".*.partial"):
+        pid = path.name.rsplit(".", 2)[-2].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import warnings
@@ -17,6 +18,7 @@ from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
+from ..io import folder_lock
 from ..execution import Executor, Job, get_executor
 from ..models import MODELS, build_classifier
 from ..runfolder import claim_folder
@@ -51,6 +53,7 @@ def ablate(
     null: bool = True,
     progress: bool = True,
     executor: str | Executor = "local",
+    address: str | None = None,
 ) -> AblationResult:
     """Train classifiers to tell ``real`` from ``fakes`` on each variant, over seeds.
 
@@ -77,8 +80,12 @@ def ablate(
         pairwise: with several fakes, also one binary task per pair of sets.
         null: add the null control (the real set against itself; must sit at chance).
         progress: a one-line log per finished run, and progress bars (on a terminal or in Jupyter).
-        executor: where the runs execute: ``"local"`` (in this process) or an object with
-            ``run(jobs)`` (``freqprobe.execution`` describes the interface).
+        executor: where the runs execute: ``"local"`` (in this process), ``"ray"`` (Ray
+            tasks, one per run: ``freqprobe.execution.ray_executor``) or an object with
+            ``run(jobs)`` (``freqprobe.execution`` describes the interface). Whatever runs
+            them, this process alone writes ``out``, holding its lock (``io.folder_lock``):
+            a second study into the same folder waits for this one, then reuses its runs.
+        address: the Ray cluster to join (default ``RAY_ADDRESS``, else Ray on this machine).
 
     Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
     logistic regression on spectral statistics of the same images (``training/linear.py``).
@@ -111,7 +118,7 @@ def ablate(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
             "read it; retrain on it instead (mode='retrain', command line --mode retrain)"
         )
-    device = resolve_device(device)
+    device = str(device) if executor == "ray" else resolve_device(device)  # a Ray worker resolves it itself
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
@@ -119,67 +126,74 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
-    runner = get_executor(executor, device, progress)
-    store, linear_store = RunStore(out), RunStore(out, "linear")
-    fingerprints = tuple(s.fingerprint() for s in sets.values())
-    _warn_about_copies(sets, fingerprints, tasks[0])
-    digests = {task.name: samples_digest(task) for task in tasks}
-    plan = [
-        _Run(name, task, variant, seed, scored, _spec(task, variant, seed, model, r, fingerprints, digests))
-        for name, r in recipes.items()
-        for task, variant, seed, scored in _plan(tasks, specs, seed_list, modes)
-    ]
-    jobs = _jobs(plan, store, linear_store)
-    pending = {job.spec.key for job in jobs}
-    with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
+    runner = get_executor(executor, device, progress, address)
+    with folder_lock(out) if out is not None else contextlib.nullcontext():  # one study writes a folder
+        store, linear_store = RunStore(out), RunStore(out, "linear")
+        fingerprints = tuple(s.fingerprint() for s in sets.values())
+        _warn_about_copies(sets, fingerprints, tasks[0])
+        digests = {task.name: samples_digest(task) for task in tasks}
+        plan = [
+            _Run(name, task, variant, seed, scored, _spec(task, variant, seed, model, r, fingerprints, digests))
+            for name, r in recipes.items()
+            for task, variant, seed, scored in _plan(tasks, specs, seed_list, modes)
+        ]
+        jobs = _jobs(plan, store, linear_store)
+        pending = {job.spec.key for job in jobs}
+        with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: not off a terminal
+            counts = {"finished": 0, "stored": 0}
+            for run in plan:
+                if run.spec.key not in pending:
+                    _log(bar, run, store, linear_store, "stored run", progress)
+                    counts["stored"] += 1
+                    bar.update()
+            _show(bar, counts, runner, len(jobs))
+            for done in runner.run(jobs):
+                key = done.job.spec.key
+                store.put(key, done.record, done.state)
+                if done.linear is not None:
+                    linear_store.put(done.job.spec.linear_key, done.linear)
+                counts["finished"] += 1
+                for run in (r for r in plan if r.spec.key == key):
+                    _log(bar, run, store, linear_store, f"{done.record['train_seconds']:.1f} s train", progress)
+                    bar.update()
+                _show(bar, counts, runner, len(jobs))
+        rows, confusion_rows = [], []
         for run in plan:
-            if run.spec.key not in pending:
-                _log(bar, run, store, linear_store, "stored run", progress)
-                bar.update()
-        for done in runner.run(jobs):
-            key = done.job.spec.key
-            store.put(key, done.record, done.state)
-            if done.linear is not None:
-                linear_store.put(done.job.spec.linear_key, done.linear)
-            for run in (r for r in plan if r.spec.key == key):
-                _log(bar, run, store, linear_store, f"{done.record['train_seconds']:.1f} s train", progress)
-                bar.update()
-    rows, confusion_rows = [], []
-    for run in plan:
-        run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear_store.record(run.spec.linear_key, False))
-        rows += run_rows
-        confusion_rows += run_confusion
-    result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
-    below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
-    if len(below):
-        worst = below.loc[below["accuracy"].idxmin()]
-        warnings.warn(
-            f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
-            f"{worst['variant']}: {worst['accuracy']:.3f} "
-            f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared between "
-            "the sets, or classes mixed up; do not read these as 'no difference'",
-            stacklevel=2,
-        )
-    if null and not result.null_ok:  # after a Bonferroni correction over seeds
-        warnings.warn(
-            "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
-            "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
-            stacklevel=2,
-        )
-    missed = result.missed_by_network
-    if len(missed):
-        listed = ", ".join(
-            f"{r.task} {r.variant} ({r.recipe}, {r.mode}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})"
-            for r in missed.itertuples()
-        )
-        warnings.warn(
-            f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
-            stacklevel=2,
-        )
-    if out is not None:
-        result.save(out)
-        result.folder = Path(out)
-        warn_about_left_out_variants(Path(out), result.table)
+            linear = linear_store.record(run.spec.linear_key, False)
+            run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear)
+            rows += run_rows
+            confusion_rows += run_confusion
+        result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+        below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
+        if len(below):
+            worst = below.loc[below["accuracy"].idxmin()]
+            warnings.warn(
+                f"accuracy below chance in {len(below)} of {len(result.table)} rows, e.g. {worst['task']} "
+                f"{worst['variant']}: {worst['accuracy']:.3f} "
+                f"[{worst['ci_low']:.3f}, {worst['ci_high']:.3f}] against {worst['chance']:.2f} — images shared "
+                "between the sets, or classes mixed up; do not read these as 'no difference'",
+                stacklevel=2,
+            )
+        if null and not result.null_ok:  # after a Bonferroni correction over seeds
+            warnings.warn(
+                "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
+                "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
+                stacklevel=2,
+            )
+        missed = result.missed_by_network
+        if len(missed):
+            listed = ", ".join(
+                f"{r.task} {r.variant} ({r.recipe}, {r.mode}: {r.accuracy:.2f} vs linear {r.linear_accuracy:.2f})"
+                for r in missed.itertuples()
+            )
+            warnings.warn(
+                f"the network misses what a linear probe finds on {listed}: its accuracy understates the difference",
+                stacklevel=2,
+            )
+        if out is not None:
+            result.save(out)
+            result.folder = Path(out)
+            warn_about_left_out_variants(Path(out), result.table)
     return result
 
 
@@ -291,6 +305,13 @@ def _rows(run: _Run, record: dict, linear: dict | None) -> tuple[list[dict], lis
         if len(run.task.classes) > 2:
             confusion_rows += _confusion_rows(run.task, label, run.seed, run_mode, run.recipe_name, score["confusion"])
     return rows, confusion_rows
+
+
+def _show(bar, counts: dict[str, int], runner: Executor, n_jobs: int) -> None:
+    """The bar's counts: runs finished in this call, running now, stored by an earlier call."""
+    left = n_jobs - counts["finished"]
+    running = getattr(runner, "running", min(left, 1))  # an executor may say; in process, one at a time
+    bar.set_postfix_str(f"finished {counts['finished']}, running {running}, stored {counts['stored']}", refresh=True)
 
 
 def _log(bar, run: _Run, store: RunStore, linear_store: RunStore, origin: str, progress: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import DEVICE_HELP, MODELS, RECIPES, SIZE_HELP, crop_size
+from .arguments import DEVICE_HELP, MODELS, RECIPES, SIZE_HELP, add_ray_argument, crop_size
 
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
+    add_ray_argument(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_images
     from ..device import resolve_device
     from ..execution import LocalExecutor
+    from ..execution.ray_executor import RayExecutor
     from ..training import get_recipe
 
     recipes = [get_recipe(name) for name in args.recipe]  # labelled as in Python: whitened,epochs=3
@@ -70,7 +72,10 @@ def run(args: argparse.Namespace) -> None:
     real = load_images(args.real, size=args.size)
     fakes = [load_images(path, size=args.size) for path in args.fake]
     pack = {"auto": None, "yes": True, "no": False}[args.pack]
-    executor = LocalExecutor(resolve_device(args.device), progress=True, pack=pack)
+    if args.ray is None:
+        executor = LocalExecutor(resolve_device(args.device), progress=True, pack=pack)
+    else:  # a Ray task per run, or per pack of runs on a GPU
+        executor = RayExecutor(args.device, args.ray or None, pack)
     result = ablate(
         real,
         fakes,

@@ -24,3 +24,17 @@ def crop_size(text: str) -> int | tuple[int, int]:
     if not match or int(match[1]) < 1 or (match[2] is not None and int(match[2]) < 1):
         raise argparse.ArgumentTypeError(f"size must be S or HxW in pixels, got {text!r}")
     return int(match[1]) if match[2] is None else (int(match[1]), int(match[2]))
+
+
+def add_ray_argument(parser: argparse.ArgumentParser) -> None:
+    """``--ray [ADDRESS]``: run the grid on Ray (``ADDRESS``, else ``RAY_ADDRESS``, else Ray started here)."""
+    parser.add_argument(
+        "--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+        help="run on Ray: join the cluster at ADDRESS (or RAY_ADDRESS); without one, start Ray on this machine "
+        "(default: no Ray, in this process)",
+    )  # fmt: skip
+
+
+def ray_options(args: argparse.Namespace) -> dict:
+    """``executor`` and ``address`` keyword arguments from ``--ray``."""
+    return {"executor": "local" if args.ray is None else "ray", "address": args.ray or None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import DEVICE_HELP, PRESETS, SIZE_HELP, crop_size
+from .arguments import DEVICE_HELP, PRESETS, SIZE_HELP, add_ray_argument, crop_size, ray_options
 
 NAME = "probe"
 HELP = "an existing classifier under distortions: accuracy curves, shape bias, error consistency"
@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--monitor-gamma", metavar="FILE.npy", help="false colour's monitor gamma: a .npy file of 256 increasing light "
                         "outputs in [0, 1], one per 8-bit value (default: the sRGB curve; model-vs-human's is "
                         "code/x_gamma_function.npy of rgeirhos/generalisation-humans-DNNs)")  # fmt: skip
+    add_ray_argument(parser)
     parser.add_argument("--out", type=Path, help="run folder to write (required, except with --list)")
     parser.add_argument("--list", action="store_true", help="list distortions, presets and label maps, then exit")
 
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> None:
         device=args.device,
         seed=args.seed,
         monitor_gamma=args.monitor_gamma,
+        **ray_options(args),
     )
     report.save(args.out)
     for row in report.curves.itertuples():

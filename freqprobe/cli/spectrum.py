@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import DENOISERS, DEVICE_HELP, SIZE_HELP, WINDOWS, crop_size
+from .arguments import DENOISERS, DEVICE_HELP, SIZE_HELP, WINDOWS, add_ray_argument, crop_size, ray_options
 
 NAME = "spectrum"
 HELP = "mean and residual spectra, radial profiles, ratio maps and artifact peaks of image sets"
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="images per batch (default: about 0.5 M pixels on the CPU, 16 M on CUDA)",
     )  # fmt: skip
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_ray_argument(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> None:
         **{k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None},
         batch_size=args.batch_size,
         device=args.device,
+        **ray_options(args),
     )
     report.save(args.out)
     peaks = report.peaks

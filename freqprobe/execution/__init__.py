@@ -17,7 +17,8 @@ alone writes the run store. The seam, which every executor keeps::
 - ``run_job(job, views)`` computes one job, one model at a time; an executor that ships
   jobs elsewhere calls it there (``TrainingViews(device)`` caches one filtered view).
 
-``LocalExecutor(device)`` runs jobs in this process, in the order given;
+``LocalExecutor(device)`` runs jobs in this process, in the order given; ``RayExecutor``
+(``ray_executor.py``, needs Ray) as Ray tasks;
 ``get_executor(name_or_executor, device)`` resolves ``ablate(executor=...)``.
 """
 

@@ -19,10 +19,16 @@ class Executor(Protocol):
     def run(self, jobs: Sequence[Job]) -> Iterator[JobResult]: ...
 
 
-def get_executor(executor: str | Executor, device: torch.device, progress: bool = False) -> Executor:
-    """An executor from its name (``"local"``) or itself."""
+def get_executor(
+    executor: str | Executor, device: torch.device, progress: bool = False, address: str | None = None
+) -> Executor:
+    """An executor from its name (``"local"``, ``"ray"``: at ``address``) or itself."""
     if isinstance(executor, Executor):
         return executor
     if executor == "local":
         return LocalExecutor(device, progress)  # packs on CUDA, one run at a time on a CPU
-    raise FreqprobeError(f"unknown executor {executor!r}; use local or an object with run(jobs)")
+    if executor == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(device, address)  # packs runs per GPU task when tasks take a GPU
+    raise FreqprobeError(f"unknown executor {executor!r}; use local, ray or an object with run(jobs)")

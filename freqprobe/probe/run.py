@@ -17,6 +17,7 @@ from .._version import __version__
 from ..data import ImageSet
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
+from ..execution.ray_session import check_executor
 from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
@@ -62,6 +63,8 @@ def probe(
     device: str | torch.device = "auto",
     seed: int = 0,
     monitor_gamma: GammaSource = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> ProbeReport:
     """Decisions of one or more classifiers on a labelled set, per distortion and level.
 
@@ -93,6 +96,9 @@ def probe(
             per 8-bit value, increasing (an array or a ``.npy`` path); default: the sRGB
             curve. model-vs-human's stimuli used their lab's measured table
             (``code/x_gamma_function.npy`` of ``rgeirhos/generalisation-humans-DNNs``).
+        executor: ``"local"`` (in this process) or ``"ray"``: one Ray task per model and
+            distortion condition (``freqprobe.probe.on_ray``), the same tables.
+        address: the Ray cluster to join (default ``RAY_ADDRESS``, else Ray on this machine).
 
     Returns:
         A ``ProbeReport`` (curves, trials, shape bias on cue-conflict images, consistency).
@@ -100,8 +106,9 @@ def probe(
     Models handed over as ``nn.Module`` are put in eval mode (and on ``device``) for the
     probe and given back as they came: train/eval flags and device restored.
     """
+    check_executor(executor)
     labelled = load_labelled(data, size=size)
-    device = resolve_device(device)
+    requested, device = str(device), resolve_device(device)
     sources, observers = _observers(model, names)
     conditions = with_original(parse_conditions(distortions, preset, seed, monitor_gamma))
     check_conditions(conditions, *labelled.images.size)
@@ -120,7 +127,13 @@ def probe(
         _check_outputs(models, observers, deciders, labelled.images[:2].float(device))
         for condition in conditions:
             condition.fit(batches)
-        decisions = _sweep(conditions, batches, dict(zip(observers, models)), deciders)
+        if executor == "ray":
+            from .on_ray import sweep_on_ray
+
+            observed = dict(zip(observers, models))
+            decisions = sweep_on_ray(conditions, labelled.images, batch_size, requested, observed, deciders, address)
+        else:
+            decisions = _sweep(conditions, batches, dict(zip(observers, models)), deciders)
     trials = _trial_table(decisions, deciders, labelled.images.names, labelled.categories)
     responses = {observer: list(d.class_names) for observer, d in deciders.items()}
     seen = [str(m.variant) if isinstance(m, ThroughVariant) else "original" for m in models]  # what each model read

@@ -36,6 +36,7 @@ from ..data.sizing import CROP_HINT
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
+from ..execution.ray_session import check_executor
 from ..io import write_arrays_and_settings, write_table
 from ..runfolder import claim_folder
 from .compare import FDR
@@ -154,6 +155,8 @@ def spectrum(
     max_peaks: int = MAX_PEAKS,
     batch_size: int | None = None,
     device: str | torch.device = "auto",
+    executor: str = "local",
+    address: str | None = None,
 ) -> SpectrumReport:
     """Mean and residual spectra, profiles, comparisons and artifact peaks of image sets.
 
@@ -170,13 +173,18 @@ def spectrum(
         max_peaks: at most this many peaks per set.
         batch_size: images per batch (default: about 0.5 M pixels on the CPU, 16 M on CUDA).
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ...
+        executor: ``"local"`` (in this process) or ``"ray"``: each set split into shards
+            of whole batches, measured by Ray tasks, their sums added (the same report, to
+            float64 rounding; ``freqprobe.spectra.sharded``).
+        address: the Ray cluster to join (default ``RAY_ADDRESS``, else Ray on this machine).
 
     Returns:
         A ``SpectrumReport``.
 
     Raises:
         FreqprobeError: an unknown window or denoiser, names that do not match the sets, a
-            batch size or ``max_peaks`` below 1, a negative or NaN ``min_score``;
+            batch size or ``max_peaks`` below 1, a negative or NaN ``min_score``, an
+            unknown executor or ``ray`` without Ray installed;
             ``DataError`` for sets whose image sizes differ, images smaller than 16x16, or
             a set of fewer than 8 images.
 
@@ -189,6 +197,7 @@ def spectrum(
     """
     check_window(window)
     check_denoiser(denoiser)
+    check_executor(executor)
     if batch_size is not None and batch_size < 1:
         raise FreqprobeError(f"batch_size={batch_size} must be >= 1")
     if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
@@ -204,7 +213,12 @@ def spectrum(
     _check_sets(names, sets)
     height, width = sets[0].size
     plan = MeasurePlan.build(height, width, resolve_device(device), window, denoiser, batch_size)
-    sums = [measure_set(images, plan) for images in sets]
+    if executor == "ray":
+        from .sharded import measure_sets_on_ray
+
+        sums = measure_sets_on_ray(sets, plan, window, str(device), address)
+    else:
+        sums = [measure_set(images, plan) for images in sets]
     maps = spectral_maps(names, sums, plan)
     settings = {
         "version": __version__,
