@@ -145,7 +145,7 @@ def test_a_probe_grid_on_ray_equals_the_local_probe(ray_session) -> None:
     distortions = ["uniform-noise:0.3,0.9", "lowpass:0.1", "contrast:100,10"]  # the noise draws per image index
     local = fp.probe(models, data, distortions=distortions, batch_size=10, device="cpu")
     on_ray = fp.probe(models, data, distortions=distortions, batch_size=10, device="cpu", executor="ray")
-    assert len(local.trials) == 2 * 5 * 48
+    assert len(local.trials) == 2 * (1 + 5) * 48  # the undistorted images are always probed too
     pd.testing.assert_frame_equal(on_ray.trials, local.trials)
     pd.testing.assert_frame_equal(on_ray.curves, local.curves)
 
