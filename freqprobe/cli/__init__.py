@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
-from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
+from . import ablate, attribute, consistency, demo, info, limits, probe, spectrum, transforms
 
-COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, info, transforms)
+COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, limits, info, transforms)
 
 
 class _Parser(argparse.ArgumentParser):

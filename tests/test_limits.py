@@ -1,0 +1,151 @@
+"""The audiogram: planted sinusoids, the bisection search, and thresholds against closed form."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import optimize, stats
+
+import freqprobe as fp
+from freqprobe.ablation.tasks import Task
+from freqprobe.errors import FreqprobeError
+from freqprobe.limits import Bracket, LinearDetector, DetectionLimits, bracket_threshold, detection_limits, frequency_grid, plant_sinusoid
+from freqprobe.stats import wilson_interval
+
+SIZE, SIGMA, MEAN = 32, 24.0, 128.0
+
+
+def white_noise_set(n: int, seed: int = 0) -> fp.ImageSet:
+    """Grey white Gaussian images (the same in every channel): the ideal detector is known."""
+    grey = MEAN + SIGMA * torch.randn(n, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(seed))
+    return fp.ImageSet(grey.round().clamp(0, 255).to(torch.uint8).expand(n, 3, SIZE, SIZE).contiguous())
+
+
+def energy(x: torch.Tensor, fy: float, fx: float) -> torch.Tensor:
+    """``|X(f)|^2`` of the first channel at ``(fy, fx)`` (on the DFT grid)."""
+    spectrum = torch.fft.fft2(x[:, 0].double())
+    return spectrum[:, round(fy * SIZE) % SIZE, round(fx * SIZE) % SIZE].abs().square()
+
+
+@dataclasses.dataclass(frozen=True)
+class EnergyDetector:
+    """The optimal detector of a random-phase sinusoid of known frequency in white Gaussian
+    noise: a threshold on the energy of its Fourier coefficient (fitted on the training images)."""
+
+    fy: float
+    fx: float
+
+    @property
+    def identity(self) -> dict:
+        return {"detector": "energy", "fy": self.fy, "fx": self.fx}
+
+    def correct(self, task: Task, seed: int, device: torch.device) -> int:
+        [(x, _, y)] = list(task.train.batches(len(task.train), device))
+        train = energy(x, self.fy, self.fx)
+        order = train.argsort()
+        # accuracy of the cut just above the k-th smallest: the 0s below it plus the 1s above it
+        below = (y[order] == 0).cumsum(0) + (y[order] == 1).flip(0).cumsum(0).flip(0).roll(-1)
+        below[-1] = (y == 0).sum()
+        threshold = train[order][int(below.argmax())]
+        [(x, _, y)] = list(task.test.batches(len(task.test), device))
+        return int(((energy(x, self.fy, self.fx) > threshold) == y.bool()).sum())
+
+
+def ideal_accuracy(amplitude: float) -> float:
+    """Best accuracy of the energy detector: ``|X|^2 / (sigma^2 N^2 / 2)`` is chi-square with
+    2 degrees of freedom without the sinusoid, non-central with ``lambda = A^2 N^2 / (2 sigma^2)``
+    with it (``N^2`` pixels; rounding to integers adds variance 1/12)."""
+    variance = SIGMA**2 + 1 / 12
+    noncentrality = amplitude**2 * SIZE**2 / (2 * variance)
+    best = optimize.minimize_scalar(lambda t: -(stats.chi2.cdf(t, 2) + stats.ncx2.sf(t, 2, noncentrality)),
+                                    bounds=(0, 4 + 2 * noncentrality), method="bounded")  # fmt: skip
+    return float(-best.fun / 2)
+
+
+def ideal_threshold(n_test: int, confidence: float) -> float:
+    """The amplitude whose expected accuracy just clears the search's test on ``n_test`` images."""
+    needed = next(c for c in range(n_test // 2, n_test + 1) if wilson_interval(c, n_test, confidence)[0] > 0.5)
+    return optimize.brentq(lambda a: ideal_accuracy(a) - needed / n_test, 0.01, 20)
+
+
+def ideal_band(n_test: int, confidence: float, sds: float = 3) -> tuple[float, float]:
+    """Amplitudes whose expected accuracy is within ``sds`` binomial sd of the needed one."""
+    needed = next(c for c in range(n_test // 2, n_test + 1) if wilson_interval(c, n_test, confidence)[0] > 0.5) / n_test
+    sd = math.sqrt(needed * (1 - needed) / n_test)
+    return tuple(optimize.brentq(lambda a: ideal_accuracy(a) - p, 1e-3, 20) if p > 0.5 else 0.0
+                 for p in (needed - sds * sd, needed + sds * sd))  # fmt: skip
+
+
+def test_frequency_grid_covers_the_half_plane_without_dc_or_nyquist() -> None:
+    assert frequency_grid(0.25) == [(0.25, 0.0), (-0.25, 0.25), (0.0, 0.25), (0.25, 0.25)]
+    grid = frequency_grid(0.125)
+    assert len(grid) == 3 + 7 * 3 and len(set(grid)) == len(grid)
+    assert all(fx > 0 or (fx == 0 and fy > 0) for fy, fx in grid)
+    assert max(max(abs(fy), abs(fx)) for fy, fx in grid) == 0.375
+    with pytest.raises(FreqprobeError, match="step must be in"):
+        frequency_grid(0.5)
+
+
+def test_a_planted_sinusoid_has_the_amplitude_and_a_random_phase_per_image() -> None:
+    flat = torch.full((64, 3, SIZE, SIZE), 100, dtype=torch.uint8)
+    planted = plant_sinusoid(flat, 0.25, 0.125, 10.0, seed=3)
+    coefficient = torch.fft.fft2(planted[:, 1].double() - 100)[:, 8, 4]  # (0.25, 0.125) c/px on 32 px
+    np.testing.assert_allclose(coefficient.abs().numpy(), 10 * SIZE**2 / 2, rtol=0.05)  # rounding: <= 0.5 of 10
+    phases = coefficient.angle().numpy()
+    assert stats.kstest((phases + np.pi) / (2 * np.pi), "uniform").pvalue > 0.01
+    assert torch.equal(planted, plant_sinusoid(flat, 0.25, 0.125, 10.0, seed=3))
+    assert not torch.equal(planted, plant_sinusoid(flat, 0.25, 0.125, 10.0, seed=4))
+    assert torch.equal(planted[:, 0], planted[:, 2])
+
+
+def test_bisection_brackets_a_step_to_the_promised_ratio() -> None:
+    tried = []
+    bracket = bracket_threshold(lambda a: tried.append(a) or a >= 3.0, 0.25, 64.0, steps=4)
+    assert bracket.low < 3.0 <= bracket.high
+    assert bracket.high / bracket.low == pytest.approx(256 ** (1 / 16))
+    assert len(tried) == 6 and bracket.threshold == pytest.approx(math.sqrt(bracket.low * bracket.high))
+
+
+def test_a_search_reports_open_brackets_at_either_end() -> None:
+    assert bracket_threshold(lambda a: False, 1, 8, 3) == Bracket(8, math.inf)
+    assert math.isinf(Bracket(8, math.inf).threshold)
+    assert bracket_threshold(lambda a: True, 1, 8, 3) == Bracket(0.0, 1)
+    assert Bracket(0.0, 1).threshold == 1
+    with pytest.raises(FreqprobeError, match="0 < smallest < largest"):
+        bracket_threshold(lambda a: True, 8, 1, 3)
+
+
+def searched(seed: int, frequency: tuple[float, float], detectors: dict, out=None) -> DetectionLimits:
+    return detection_limits(white_noise_set(1200, seed), frequencies=[frequency], amplitudes=(0.25, 16.0), steps=4,
+                            detectors=detectors, seed=seed, out=out, progress=False)  # fmt: skip
+
+
+def test_the_search_brackets_the_closed_form_threshold_of_the_ideal_detector() -> None:
+    """Near the threshold one test's accuracy is binomial (sd 0.03 at 240 images) and the
+    accuracy rises slowly with amplitude: one search lands anywhere in a band of amplitudes
+    about 3x wide (3 sd either side). Each bracket overlaps that band, and their centre
+    over seeds is the closed-form threshold."""
+    found = []
+    for seed, frequency in enumerate([(0.25, 0.25), (0.0, 0.125), (-0.125, 0.375)] * 4):
+        result = searched(seed, frequency, {"ideal": EnergyDetector(*frequency)})
+        n_test, confidence = int(result.evaluations["n_test"].iloc[0]), result.settings["confidence"]
+        expected, band = ideal_threshold(n_test, confidence), ideal_band(n_test, confidence)
+        row = result.table.iloc[0]
+        assert row["threshold_ideal_high"] / row["threshold_ideal_low"] == pytest.approx(64 ** (1 / 16))
+        assert row["threshold_ideal_low"] <= band[1] and row["threshold_ideal_high"] >= band[0], (row, band)
+        found.append(row["threshold_ideal"])
+    assert band[1] < 2 * expected
+    assert np.exp(np.mean(np.log(found))) == pytest.approx(expected, rel=0.2)  # 12 searches: sd of the mean 12 %
+
+
+def test_the_linear_second_opinion_does_not_beat_the_ideal_detector(tmp_path) -> None:
+    result = searched(0, (0.25, 0.25), {"ideal": EnergyDetector(0.25, 0.25), "linear": LinearDetector()}, tmp_path)
+    row = result.table.iloc[0]
+    band = ideal_band(int(result.evaluations["n_test"].iloc[0]), result.settings["confidence"])
+    assert row["threshold_linear_high"] >= band[0]
+    assert row["threshold_linear"] < 2 * row["threshold_ideal"]  # and it is not far off
