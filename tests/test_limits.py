@@ -16,6 +16,7 @@ from freqprobe.ablation.tasks import Task
 from freqprobe.errors import FreqprobeError
 from freqprobe.limits import Bracket, LinearDetector, DetectionLimits, bracket_threshold, detection_limits, frequency_grid, plant_sinusoid
 from freqprobe.stats import wilson_interval
+from freqprobe.training import Recipe
 
 SIZE, SIGMA, MEAN = 32, 24.0, 128.0
 
@@ -149,3 +150,77 @@ def test_the_linear_second_opinion_does_not_beat_the_ideal_detector(tmp_path) ->
     band = ideal_band(int(result.evaluations["n_test"].iloc[0]), result.settings["confidence"])
     assert row["threshold_linear_high"] >= band[0]
     assert row["threshold_linear"] < 2 * row["threshold_ideal"]  # and it is not far off
+
+
+# -- the audiogram as a run, from Python and the command line -----------------------------------
+
+QUICK = Recipe(epochs=2, min_steps=16)
+
+
+@pytest.fixture(scope="module")
+def noise_audiogram(tmp_path_factory) -> tuple[fp.ImageSet, DetectionLimits]:
+    real = white_noise_set(200)
+    out = tmp_path_factory.mktemp("audiogram")
+    limits = detection_limits(real, frequencies=[(0.25, 0.25)], amplitudes=(2.0, 64.0), steps=1,
+                              detectors=["network"], recipe=QUICK, out=out, progress=False)  # fmt: skip
+    return real, limits
+
+
+def test_an_audiogram_saves_tables_that_read_back_and_a_figure(noise_audiogram) -> None:
+    _, limits = noise_audiogram
+    folder = limits.folder
+    for name in ("limits.csv", "evaluations.csv"):
+        table = pd.read_csv(folder / name)
+        pd.testing.assert_frame_equal(table, pd.read_csv(folder / name, keep_default_na=False, na_values=[""]))
+    assert list(pd.read_csv(folder / "limits.csv").columns) == [
+        "fy", "fx", "radius", "threshold_network", "threshold_network_low", "threshold_network_high"]  # fmt: skip
+    assert (folder / "limits.png").exists() and (folder / "limits.pdf").exists()
+    loaded = DetectionLimits.load(folder)
+    pd.testing.assert_frame_equal(loaded.table, limits.table)
+    assert loaded.settings["recipe"] == QUICK.label and "DetectionLimits" in repr(loaded)
+    assert "<table" in loaded._repr_html_()
+
+
+def test_a_rerun_resumes_from_the_stored_trainings(noise_audiogram, monkeypatch) -> None:
+    real, limits = noise_audiogram
+    monkeypatch.setattr(fp.limits.NetworkDetector, "correct", lambda *a: pytest.fail("trained again"))
+    again = detection_limits(real, frequencies=[(0.25, 0.25)], amplitudes=(2.0, 64.0), steps=1, detectors=["network"],
+                             recipe=QUICK, out=limits.folder, progress=False)  # fmt: skip
+    pd.testing.assert_frame_equal(again.table, limits.table)
+
+
+def test_an_ablation_at_chance_states_the_detection_limit_of_its_real_set(noise_audiogram, capsys) -> None:
+    real, limits = noise_audiogram
+    other = white_noise_set(200, seed=9)  # the same distribution: at chance
+    result = fp.ablate(real, other, ["original"], seeds=1, recipe={"quick": QUICK, "whitened": "whitened"},
+                       limits=limits.folder, null=False)  # fmt: skip
+    table = result.table.set_index("recipe")
+    assert table.loc["quick", "detection_limit"] == limits.limit("network") == limits.table["threshold_network_high"].max()
+    assert np.isnan(table.loc["whitened", "detection_limit"])  # another recipe than the audiogram's
+    printed = capsys.readouterr().out
+    assert f"no difference above {limits.limit('network'):.3g} grey levels" in printed
+    assert "(quick, retrain) is at chance" in printed and "(whitened" not in printed
+
+
+def test_an_audiogram_of_another_set_states_nothing(noise_audiogram) -> None:
+    _, limits = noise_audiogram
+    with pytest.warns(UserWarning, match="not of this real set"):
+        result = fp.ablate(white_noise_set(120, 5), white_noise_set(120, 6), ["original"], seeds=1, recipe=QUICK,
+                           limits=limits, null=False, progress=False)  # fmt: skip
+    assert "detection_limit" not in result.table
+
+
+def test_limits_command_writes_the_audiogram_and_rejects_bad_input(tmp_path, capsys) -> None:
+    from freqprobe.cli import main
+    from freqprobe.io import write_samples_npz
+
+    write_samples_npz(white_noise_set(60).numpy(), tmp_path / "real.npz")
+    args = ["limits", "--real", str(tmp_path / "real.npz"), "--step", "0.25", "--steps", "1", "--detectors", "linear"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    assert len(pd.read_csv(tmp_path / "run" / "limits.csv")) == 4
+    assert main([*args, "--out", str(tmp_path / "real.npz")]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert main(["limits", "--real", str(tmp_path / "real.npz"), "--step", "0.6", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "step must be in (0, 0.5)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()

@@ -7,6 +7,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
 from .tasks import Task, build_tasks, leaked_copies, samples_digest
+
+if TYPE_CHECKING:
+    from ..limits import DetectionLimits
 
 MODES = ("retrain", "probe")
 
@@ -45,6 +49,7 @@ def ablate(
     pairwise: bool = True,
     null: bool = True,
     progress: bool = True,
+    limits: DetectionLimits | str | os.PathLike | None = None,
 ) -> AblationResult:
     """Train classifiers to tell ``real`` from ``fakes`` on each variant, over seeds.
 
@@ -71,6 +76,9 @@ def ablate(
         pairwise: with several fakes, also one binary task per pair of sets.
         null: add the null control (the real set against itself; must sit at chance).
         progress: a one-line log per finished run, and progress bars (on a terminal or in Jupyter).
+        limits: an audiogram of ``real`` (``fp.detection_limits``' result or run folder; by
+            default ``out/limits`` when it holds one): adds ``detection_limit`` (grey levels)
+            and says, for each variant at chance, what size of difference it rules out.
 
     Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
     logistic regression on spectral statistics of the same images (``training/linear.py``).
@@ -153,6 +161,14 @@ def ablate(
                     bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+    from ..limits.stated import find_audiogram, state_detection_limit  # limits builds on ablation: imported here
+
+    audiogram = find_audiogram(limits, out, fingerprints[0])
+    if audiogram is not None:
+        labels = {name: r.label for name, r in recipes.items()}
+        result.table, notes = state_detection_limit(result.table, result.summary, audiogram, model, labels)
+        for note in notes if progress else []:
+            print(note)
     below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
     if len(below):
         worst = below.loc[below["accuracy"].idxmin()]

@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
+    parser.add_argument("--limits", type=Path, default=None, help="an audiogram of --real (`freqprobe limits` folder; default OUT/limits)")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
 
 
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> None:
         paired={"auto": "auto", "yes": True, "no": False}[args.paired],
         pairwise=not args.no_pairwise,
         null=not args.no_null,
+        limits=args.limits,
     )
     columns = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max", "linear_accuracy"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

@@ -41,12 +41,12 @@ def plot_limits(table: pd.DataFrame, detectors: list[str], axes=None) -> Figure:
     ax = axes[len(detectors)]
     for k, detector in enumerate(detectors):
         colour = DETECTOR_COLOURS[k % len(DETECTOR_COLOURS)]
-        values, low, high = (table[f"threshold_{detector}{s}"].to_numpy() for s in ("", "_low", "_high"))
-        shown = np.isfinite(values)
-        spread = np.stack([values - np.where(low > 0, low, values), high - values])[:, shown]
-        ax.errorbar(table["radius"][shown], values[shown], yerr=spread, fmt="o", ms=3, color=colour, alpha=0.6,
+        shown = np.isfinite(table[f"threshold_{detector}"]).to_numpy()
+        values, low, high = (table[f"threshold_{detector}{s}"].to_numpy()[shown] for s in ("", "_low", "_high"))
+        spread = np.stack([values - np.where(low > 0, low, values), high - values])
+        ax.errorbar(table["radius"][shown], values, yerr=spread, fmt="o", ms=3, color=colour, alpha=0.6,
                     elinewidth=0.6, label=detector)  # fmt: skip
-        median = pd.Series(np.where(shown, values, np.nan)).groupby(table["radius"].round(6)).median()
+        median = pd.Series(np.where(shown, table[f"threshold_{detector}"], np.nan)).groupby(table["radius"].round(6)).median()
         ax.plot(median.index, median.to_numpy(), color=colour, linewidth=1)
     ax.set_yscale("log")
     ax.set_xlabel("radius [cycles/px]")

@@ -156,7 +156,7 @@ def detection_limits(
         "fingerprint": fingerprint, "size": list(real.size), "n_images": len(real), "probe": "sinusoid",
         "amplitudes": [smallest, largest], "steps": steps, "seed": seed, "split_seed": split_seed,
         "test_size": test_size, "confidence": confidence, "detectors": list(named),
-        "model": model, "recipe": get_recipe(recipe).label,
+        **_network_settings(named.get("network"), model, get_recipe(recipe)),
     }  # fmt: skip
     rows, evaluations = [], []
     budget = evaluations_per_search(steps)
@@ -200,6 +200,13 @@ def detection_limits(
         result.save(out)
         result.folder = Path(out)
     return result
+
+
+def _network_settings(network: Detector | None, model: str, recipe: Recipe) -> dict[str, str]:
+    """The model and recipe label of the network measured (an ablation's limit needs both to match)."""
+    if isinstance(network, NetworkDetector):
+        model, recipe = network.model, network.recipe
+    return {"model": model, "recipe": recipe.label}
 
 
 def _detectors(detectors, model: str, recipe: Recipe) -> dict[str, Detector]:
