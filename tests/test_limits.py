@@ -104,6 +104,13 @@ def test_a_planted_sinusoid_has_the_amplitude_and_a_random_phase_per_image() -> 
     assert torch.equal(planted[:, 0], planted[:, 2])
 
 
+def test_a_sinusoid_below_half_a_grey_level_vanishes_from_uint8_images() -> None:
+    """The floor of every audiogram of uint8 images: rounding restores each pixel."""
+    images = white_noise_set(8).images
+    assert torch.equal(plant_sinusoid(images, 0.25, 0.125, 0.49, seed=0), images)
+    assert not torch.equal(plant_sinusoid(images, 0.25, 0.125, 0.51, seed=0), images)
+
+
 def test_bisection_brackets_a_step_to_the_promised_ratio() -> None:
     tried = []
     bracket = bracket_threshold(lambda a: tried.append(a) or a >= 3.0, 0.25, 64.0, steps=4)

@@ -16,7 +16,8 @@ DETECTOR_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 def plot_limits(table: pd.DataFrame, detectors: list[str], axes=None) -> Figure:
     """Panels: per detector, the threshold (grey levels, log colour) at each ``(fx, fy)``;
-    last, threshold against radius for every detector (bars: the search's bracket)."""
+    last, threshold against radius for every detector (bars: the search's bracket), with
+    the floor of uint8 images (a sinusoid below 0.5 grey levels rounds away)."""
     if axes is None:
         fig, axes = subplots(1, len(detectors) + 1, figsize=(3.3 * (len(detectors) + 1), 3.0))
     fig = axes[0].figure
@@ -48,6 +49,7 @@ def plot_limits(table: pd.DataFrame, detectors: list[str], axes=None) -> Figure:
                     elinewidth=0.6, label=detector)  # fmt: skip
         median = pd.Series(np.where(shown, table[f"threshold_{detector}"], np.nan)).groupby(table["radius"].round(6)).median()
         ax.plot(median.index, median.to_numpy(), color=colour, linewidth=1)
+    ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8, label="0.5: rounds away in uint8")
     ax.set_yscale("log")
     ax.set_xlabel("radius [cycles/px]")
     ax.set_ylabel("threshold [grey levels]")

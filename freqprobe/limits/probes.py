@@ -28,7 +28,8 @@ def plant_sinusoid(images: Tensor, fy: float, fx: float, amplitude: float, seed:
     n, _, height, width = images.shape
     phases = torch.rand(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 * math.pi
     yy, xx = torch.meshgrid(torch.arange(height, dtype=torch.float64), torch.arange(width, dtype=torch.float64), indexing="ij")
-    argument = 2 * math.pi * (fy * yy + fx * xx)
+    argument = (2 * math.pi * (fy * yy + fx * xx)).to(images.device)
+    phases = phases.to(images.device)
     out = torch.empty_like(images)
     for start in range(0, n, 256):
         phase = phases[start : start + 256, None, None, None]
