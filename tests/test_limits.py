@@ -128,8 +128,9 @@ def test_a_search_reports_open_brackets_at_either_end() -> None:
         bracket_threshold(lambda a: True, 8, 1, 3)
 
 
-def searched(seed: int, frequency: tuple[float, float], detectors: dict, out=None) -> DetectionLimits:
-    return detection_limits(white_noise_set(1200, seed), frequencies=[frequency], amplitudes=(0.25, 16.0), steps=4,
+def searched(seed: int, frequency: tuple[float, float], detectors: dict, out=None, amplitudes=(0.25, 16.0), steps=4,
+             n: int = 1200) -> DetectionLimits:
+    return detection_limits(white_noise_set(n, seed), frequencies=[frequency], amplitudes=amplitudes, steps=steps,
                             detectors=detectors, seed=seed, out=out, progress=False)  # fmt: skip
 
 
@@ -152,7 +153,8 @@ def test_the_search_brackets_the_closed_form_threshold_of_the_ideal_detector() -
 
 
 def test_the_linear_second_opinion_does_not_beat_the_ideal_detector(tmp_path) -> None:
-    result = searched(0, (0.25, 0.25), {"ideal": EnergyDetector(0.25, 0.25), "linear": LinearDetector()}, tmp_path)
+    detectors = {"ideal": EnergyDetector(0.25, 0.25), "linear": LinearDetector()}
+    result = searched(0, (0.25, 0.25), detectors, tmp_path, amplitudes=(0.5, 8.0), steps=3)
     row = result.table.iloc[0]
     band = ideal_band(int(result.evaluations["n_test"].iloc[0]), result.settings["confidence"])
     assert row["threshold_linear_high"] >= band[0]
