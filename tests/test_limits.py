@@ -233,3 +233,14 @@ def test_limits_command_writes_the_audiogram_and_rejects_bad_input(tmp_path, cap
     err = capsys.readouterr().err
     assert "step must be in (0, 0.5)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_an_audiogram_in_the_run_folder_is_found_without_being_named(noise_audiogram, tmp_path) -> None:
+    import shutil
+
+    real, limits = noise_audiogram
+    shutil.copytree(limits.folder, tmp_path / "limits")
+    result = fp.ablate(real, white_noise_set(200, seed=9), ["original"], seeds=1, recipe=QUICK, out=tmp_path,
+                       null=False, progress=False)  # fmt: skip
+    saved = pd.read_csv(tmp_path / "results.csv")
+    assert saved["detection_limit"].iloc[0] == result.table["detection_limit"].iloc[0] == limits.limit("network")
