@@ -16,8 +16,9 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import FreqprobeError
 from . import ablate, attribute, consistency, demo, info, limits, probe, spectrum, transforms
+from . import augment, compare, drift, study
 
-COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, limits, info, transforms)
+COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, compare, drift, augment, limits, study, info, transforms)
 
 
 class _Parser(argparse.ArgumentParser):
