@@ -17,13 +17,13 @@ the accuracy of a linear discriminant told the right Fourier coefficient (``1-co
 the issue's "linear detector on the right coefficient" means; not a ceiling, since photo
 crops are not Gaussian noise and an off-grid sinusoid spreads over several bins).
 
-    python benchmarks/bench_sensitivity.py --audiogram [--recipes whitened plain] [--out DIR]
+    python benchmarks/bench_sensitivity.py --audiogram [--models fast fast-spectral] [--out DIR]
 
 instead prints the audiogram (``fp.detection_limits``) of the demo set's real crops (1 000
 crops of 64 px, the 24-frequency grid, amplitudes 0.25-16 grey levels, 5 bisections): the
-threshold of the linear probe and of the default network under each named recipe, side by
-side, with each network's ratio to the linear probe. ``--out`` keeps the trainings
-(resumable: a rerun reads them back).
+threshold of the linear probe and of each named model (whitened recipe), side by side,
+with each network's ratio to the linear probe. ``--out`` keeps the trainings (resumable:
+a rerun reads them back).
 """
 
 from __future__ import annotations
@@ -99,20 +99,22 @@ def coefficient_detector(train, test, frequency: tuple[float, float]) -> float:
     return (predicted == y_test).double().mean().item()
 
 
-def audiogram(recipes: list[str], out: str | None) -> None:
-    """The demo set's thresholds: linear probe, then the network under each recipe."""
+def audiogram(models: list[str], out: str | None) -> None:
+    """The demo set's thresholds: the linear probe, then each model."""
     real, _ = fp.demo_sets(n=1000, size=64)
     table = None
-    for k, recipe in enumerate(recipes):
-        folder = None if out is None else f"{out}/{recipe}"
+    for k, model in enumerate(models):
+        folder = None if out is None else f"{out}/{model}"
         detectors = ["network", "linear"] if k == 0 else ["network"]
-        limits = fp.detection_limits(real, amplitudes=(0.25, 16.0), steps=5, recipe=recipe, detectors=detectors,
+        limits = fp.detection_limits(real, amplitudes=(0.25, 16.0), steps=5, model=model, detectors=detectors,
                                      device="cpu", out=folder)  # fmt: skip
-        columns = limits.table.rename(columns={"threshold_network": recipe})
-        table = columns[["fy", "fx", "radius", "threshold_linear", recipe]] if table is None else table.assign(**{recipe: columns[recipe]})
-        table[f"{recipe}/linear"] = table[recipe] / table["threshold_linear"]
+        thresholds = limits.table["threshold_network"]
+        if table is None:
+            table = limits.table[["fy", "fx", "radius", "threshold_linear"]].copy()
+        table[model] = thresholds
+        table[f"{model}/linear"] = thresholds / table["threshold_linear"]
     print(table.sort_values("radius").to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    print("worst ratio to the linear probe: " + ", ".join(f"{r} {table[f'{r}/linear'].max():.2f}" for r in recipes))
+    print("worst ratio to the linear probe: " + ", ".join(f"{m} {table[f'{m}/linear'].max():.2f}" for m in models))
 
 
 def main() -> None:
@@ -121,11 +123,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="draws the cases' parameters and crops")
     parser.add_argument("--audiogram", action="store_true", help="print the demo set's audiogram instead")
-    parser.add_argument("--recipes", nargs="+", default=["whitened"], help="recipes of the audiogram's network")
+    parser.add_argument("--models", nargs="+", default=["fast", "fast-spectral"], help="the audiogram's networks")
     parser.add_argument("--out", default=None, help="folder that keeps the audiogram's trainings")
     args = parser.parse_args()
     if args.audiogram:
-        audiogram(args.recipes, args.out)
+        audiogram(args.models, args.out)
         return
     print(f"{args.n} + {args.n} crops of {args.size} px, {torch.get_num_threads()} threads")
     header = f"{'case':<9}{'parameters':<38}{'1-coef':>8}{'plain':>7}{'default':>9}{'linear':>8}{'null':>7}"
