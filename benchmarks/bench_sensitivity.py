@@ -23,7 +23,8 @@ instead prints the audiogram (``fp.detection_limits``) of the demo set's real cr
 crops of 64 px, the 24-frequency grid, amplitudes 0.25-16 grey levels, 5 bisections): the
 threshold of the linear probe and of each named model (whitened recipe), side by side,
 with each network's ratio to the linear probe. ``--out`` keeps the trainings (resumable:
-a rerun reads them back).
+a rerun reads them back) and gets ``audiogram.png/.pdf``, the maps and radial curves of all
+of them (docs/limits.md shows it).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ import argparse
 import math
 import time
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 
 import freqprobe as fp
@@ -102,19 +105,26 @@ def coefficient_detector(train, test, frequency: tuple[float, float]) -> float:
 def audiogram(models: list[str], out: str | None) -> None:
     """The demo set's thresholds: the linear probe, then each model."""
     real, _ = fp.demo_sets(n=1000, size=64)
-    table = None
+    table, thresholds_of = None, {}
     for k, model in enumerate(models):
         folder = None if out is None else f"{out}/{model}"
         detectors = ["network", "linear"] if k == 0 else ["network"]
         limits = fp.detection_limits(real, amplitudes=(0.25, 16.0), steps=5, model=model, detectors=detectors,
                                      device="cpu", out=folder)  # fmt: skip
         thresholds = limits.table["threshold_network"]
+        thresholds_of[model] = limits.table.filter(like="threshold_network").rename(columns=lambda c: c.replace("network", model))
         if table is None:
+            thresholds_of["linear"] = limits.table.filter(like="threshold_linear")
             table = limits.table[["fy", "fx", "radius", "threshold_linear"]].copy()
         table[model] = thresholds
         table[f"{model}/linear"] = thresholds / table["threshold_linear"]
     print(table.sort_values("radius").to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print("worst ratio to the linear probe: " + ", ".join(f"{m} {table[f'{m}/linear'].max():.2f}" for m in models))
+    if out is not None:
+        from freqprobe.figures.limits import save_limits_figure
+
+        combined = pd.concat([table[["fy", "fx", "radius"]], *thresholds_of.values()], axis=1)
+        print("wrote", *save_limits_figure(combined, [*models, "linear"], Path(out) / "audiogram"))
 
 
 def main() -> None:
