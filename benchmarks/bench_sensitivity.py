@@ -16,6 +16,15 @@ training time, of its linear probe, and of its null control; for the two sinusoi
 the accuracy of a linear discriminant told the right Fourier coefficient (``1-coef``: what
 the issue's "linear detector on the right coefficient" means; not a ceiling, since photo
 crops are not Gaussian noise and an off-grid sinusoid spreads over several bins).
+
+    python benchmarks/bench_sensitivity.py --audiogram [--models fast fast-spectral] [--out DIR]
+
+instead prints the audiogram (``fp.detection_limits``) of the demo set's real crops (1 000
+crops of 64 px, the 24-frequency grid, amplitudes 0.25-16 grey levels, 5 bisections): the
+threshold of the linear probe and of each named model (whitened recipe), side by side,
+with each network's ratio to the linear probe. ``--out`` keeps the trainings (resumable:
+a rerun reads them back) and gets ``audiogram.png/.pdf``, the maps and radial curves of all
+of them (docs/limits.md shows it).
 """
 
 from __future__ import annotations
@@ -24,9 +33,11 @@ import argparse
 import math
 import time
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 
 import freqprobe as fp
@@ -91,12 +102,43 @@ def coefficient_detector(train, test, frequency: tuple[float, float]) -> float:
     return (predicted == y_test).double().mean().item()
 
 
+def audiogram(models: list[str], out: str | None) -> None:
+    """The demo set's thresholds: the linear probe, then each model."""
+    real, _ = fp.demo_sets(n=1000, size=64)
+    table, thresholds_of = None, {}
+    for k, model in enumerate(models):
+        folder = None if out is None else f"{out}/{model}"
+        detectors = ["network", "linear"] if k == 0 else ["network"]
+        limits = fp.detection_limits(real, amplitudes=(0.25, 16.0), steps=5, model=model, detectors=detectors,
+                                     device="cpu", out=folder)  # fmt: skip
+        thresholds = limits.table["threshold_network"]
+        thresholds_of[model] = limits.table.filter(like="threshold_network").rename(columns=lambda c: c.replace("network", model))
+        if table is None:
+            thresholds_of["linear"] = limits.table.filter(like="threshold_linear")
+            table = limits.table[["fy", "fx", "radius", "threshold_linear"]].copy()
+        table[model] = thresholds
+        table[f"{model}/linear"] = thresholds / table["threshold_linear"]
+    print(table.sort_values("radius").to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print("worst ratio to the linear probe: " + ", ".join(f"{m} {table[f'{m}/linear'].max():.2f}" for m in models))
+    if out is not None:
+        from freqprobe.figures.limits import save_limits_figure
+
+        combined = pd.concat([table[["fy", "fx", "radius"]], *thresholds_of.values()], axis=1)
+        print("wrote", *save_limits_figure(combined, [*models, "linear"], Path(out) / "audiogram"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="images per set")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0, help="draws the cases' parameters and crops")
+    parser.add_argument("--audiogram", action="store_true", help="print the demo set's audiogram instead")
+    parser.add_argument("--models", nargs="+", default=["fast", "fast-spectral"], help="the audiogram's networks")
+    parser.add_argument("--out", default=None, help="folder that keeps the audiogram's trainings")
     args = parser.parse_args()
+    if args.audiogram:
+        audiogram(args.models, args.out)
+        return
     print(f"{args.n} + {args.n} crops of {args.size} px, {torch.get_num_threads()} threads")
     header = f"{'case':<9}{'parameters':<38}{'1-coef':>8}{'plain':>7}{'default':>9}{'linear':>8}{'null':>7}"
     lines = [header + f"{'plain s':>9}{'default s':>11}{'ratio':>7}"]

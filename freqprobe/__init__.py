@@ -16,6 +16,7 @@ from .experiments import (
     realism_guidance,
 )
 from .generative import DiffusionClassifier, diffusion_classifier
+from .limits import DetectionLimits, detection_limits
 from .probe import (
     BenchmarkReport,
     FourierHeatmapReport,
@@ -38,6 +39,7 @@ __all__ = [
     "BenchmarkReport",
     "CompareResult",
     "DiffusionClassifier",
+    "DetectionLimits",
     "DriftResult",
     "FourierHeatmapReport",
     "ImageSet",
@@ -53,6 +55,7 @@ __all__ = [
     "compare",
     "demo_sets",
     "diffusion_classifier",
+    "detection_limits",
     "drift",
     "error_consistency",
     "fourier_heatmap",

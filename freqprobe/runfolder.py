@@ -15,6 +15,7 @@ KIND_FILES: dict[str, tuple[str, ...]] = {
     "spectrum": ("radial.csv", "peaks.csv"),
     "attribute": ("bands.csv", "sensitivity.csv"),
     "probe": ("curves.csv", "trials.csv"),
+    "limits": ("limits.csv",),
 }
 
 

@@ -8,6 +8,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from .coverage import warn_about_left_out_variants
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore
 from .tasks import Task, build_tasks, leaked_copies, samples_digest
+
+if TYPE_CHECKING:
+    from ..limits import DetectionLimits
 
 MODES = ("retrain", "probe")
 
@@ -54,6 +58,7 @@ def ablate(
     progress: bool = True,
     executor: str | Executor = "local",
     address: str | None = None,
+    limits: DetectionLimits | str | os.PathLike | None = None,
 ) -> AblationResult:
     """Train classifiers to tell ``real`` from ``fakes`` on each variant, over seeds.
 
@@ -86,6 +91,9 @@ def ablate(
             them, this process alone writes ``out``, holding its lock (``io.folder_lock``):
             a second study into the same folder waits for this one, then reuses its runs.
         address: the Ray cluster to join (default ``RAY_ADDRESS``, else Ray on this machine).
+        limits: an audiogram of ``real`` (``fp.detection_limits``' result or run folder; by
+            default ``out/limits`` when it holds one): adds ``detection_limit`` (grey levels)
+            and says, for each variant at chance, what size of difference it rules out.
 
     Every (task, variant) also gets the linear second opinion (``linear_*`` columns): a
     logistic regression on spectral statistics of the same images (``training/linear.py``).
@@ -164,6 +172,14 @@ def ablate(
             rows += run_rows
             confusion_rows += run_confusion
         result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+        from ..limits.stated import find_audiogram, state_detection_limit  # limits builds on ablation: imported here
+
+        audiogram = find_audiogram(limits, out, fingerprints[0])
+        if audiogram is not None:
+            labels = {name: r.label for name, r in recipes.items()}
+            result.table, notes = state_detection_limit(result.table, result.summary, audiogram, model, labels)
+            for note in notes if progress else []:
+                print(note)
         below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
         if len(below):
             worst = below.loc[below["accuracy"].idxmin()]

@@ -18,15 +18,16 @@ from .._version import __version__
 from ..errors import FreqprobeError
 from ..runfolder import claim_folder
 from ..suggest import did_you_mean
-from . import ablate, attribute, benchmark, consistency, demo, heatmap, humans, info, probe, report, spectrum, transforms
+from . import ablate, attribute, benchmark, consistency, demo, heatmap, humans, info, limits, probe, report
+from . import spectrum, transforms
 from . import augment, compare, drift, study
 
 #: The kind of run folder each analysis command writes (``runfolder``: one analysis per folder).
 OUTPUT_KINDS = {"ablate": "ablate", "spectrum": "spectrum", "attribute": "attribute", "probe": "probe",
-                "consistency": "probe"}  # fmt: skip
+                "consistency": "probe", "limits": "limits"}  # fmt: skip
 COMMANDS = (
     demo, ablate, spectrum, attribute, probe, consistency, benchmark, heatmap, humans,
-    compare, drift, augment, study, report, info, transforms,
+    compare, drift, augment, limits, study, report, info, transforms,
 )  # fmt: skip
 
 

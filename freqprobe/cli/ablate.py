@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-pairwise", action="store_true", help="with several fakes, skip the pairwise tasks")
     parser.add_argument("--no-null", action="store_true", help="skip the real-vs-real null control")
+    parser.add_argument("--limits", type=Path, default=None, help="an audiogram of --real (`freqprobe limits` folder; default OUT/limits)")
     parser.add_argument("--out", required=True, type=Path, help="run folder (re-running resumes)")
     add_ray_argument(parser)
 
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace) -> None:
         pairwise=not args.no_pairwise,
         null=not args.no_null,
         executor=executor,
+        limits=args.limits,
     )
     columns = ["task", "variant", "mode", "recipe", "n_seeds", "accuracy", "ci_low", "ci_high", "p_value_max", "linear_accuracy"]
     print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

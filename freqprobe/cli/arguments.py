@@ -13,7 +13,7 @@ WINDOWS = ("hann", "none")
 DENOISERS = ("gaussian", "median3", "median5", "wavelet")
 BAND_METHODS = ("ablation", "shapley", "ig")
 PIXEL_METHODS = ("ig", "smoothgrad", "gradcam", "occlusion")
-MODELS = ("fast", "resnet18")
+MODELS = ("fast", "fast-spectral", "resnet18")
 RECIPES = ("whitened", "plain")
 PRESETS = ("model-vs-human",)
 

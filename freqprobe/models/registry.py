@@ -19,6 +19,7 @@ from ..errors import FreqprobeError
 from .fastnet import FastNet
 from .loading import build_from_factory
 from .resnet import ResNet18
+from .spectral import spectral_feature_count
 from .whitening import PatchWhitening
 from ..suggest import did_you_mean
 
@@ -35,6 +36,10 @@ def stem_size(shape: Shape) -> int:
 
 MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {
     "fast": lambda k, shape, whiten: FastNet(k, shape[0], stem=stem_size(shape), whiten=whiten),
+    # FastNet with a whole-image spectral branch on images (not on representations)
+    "fast-spectral": lambda k, shape, whiten: FastNet(
+        k, shape[0], stem=stem_size(shape), whiten=whiten, spectral=spectral_feature_count(*shape) if shape[0] == 3 else 0
+    ),
     "resnet18": lambda k, shape, whiten: ResNet18(k, shape[1], shape[0], whiten=whiten),
 }
 

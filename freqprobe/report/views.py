@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..ablation import AblationResult
 from ..attribution import AttributionReport
+from ..display import TableDisplay
 from ..figures.ablation import NULL_NAMES, main_task, plot_cutoff_sweep, plot_pairwise
 from ..figures.common import png_bytes
 from ..figures.probe import plot_consistency, plot_shape_bias
@@ -176,8 +177,20 @@ def folder_view(folder: Path, where: str = "") -> Blocks:
     return blocks
 
 
-def result_view(result: object, where: str = "") -> Blocks:
-    """The view of any result object of the four analyses."""
+def generic_view(result: TableDisplay, where: str = "") -> Blocks:
+    """Any other result (compare, drift, limits, benchmark, ...): its line, its table and its figure."""
+    blocks: Blocks = defaultdict(list)
+    blocks["other"] += [
+        _heading(type(result).__name__, where),
+        note_html(result.describe()),
+        table_html(result._shown(), result.shown_table),
+        _figure(result.plot(), type(result).__name__),
+    ]
+    return blocks
+
+
+def result_view(result: TableDisplay, where: str = "") -> Blocks:
+    """The view of any result object: the four analyses' own, a generic one for the rest."""
     views = {AblationResult: ablation_view, SpectrumReport: spectrum_view, AttributionReport: attribution_view,
              ProbeReport: probe_view}  # fmt: skip
-    return views[type(result)](result, where)
+    return views.get(type(result), generic_view)(result, where)

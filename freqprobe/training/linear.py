@@ -23,36 +23,16 @@ test images choose nothing). The fit is full-batch L-BFGS, deterministic.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..transforms.dct import block_dct
+from ..models.spectral import spectral_features
 
 #: L2 penalty on the weights, for the mean cross-entropy over standardised features.
 LAMBDA = 1e-2
-#: At most this many spectrum rows per channel (larger images pool their bins).
-SPECTRUM_SIDE = 32
-
-
-def spectral_features(x: Tensor) -> Tensor:
-    """``(N, F)`` float32 features of float images ``(N, C, H, W)`` (see the module docstring)."""
-    n, c, height, width = x.shape
-    power = torch.fft.rfft2(x.float().mean(dim=1, keepdim=True)).abs().square()
-    pool = max(1, math.ceil(max(height, width) / SPECTRUM_SIDE))
-    if pool > 1:
-        power = F.avg_pool2d(power, pool, ceil_mode=True)
-    parts = [torch.log(power + 1e-6 * height * width).flatten(1)]
-    if height >= 8 and width >= 8:
-        tiles_y, tiles_x = height // 8, width // 8
-        coeffs = block_dct(x[..., : 8 * tiles_y, : 8 * tiles_x].float(), 8).view(n, c, tiles_y, 8, tiles_x, 8)
-        parts.append(torch.log(coeffs.abs_().add_(1 / 255)).mean(dim=(2, 4)).reshape(n, c * 64))
-    return torch.cat(parts, dim=1)
-
-
 class LinearProbe:
     """Multinomial logistic regression on ``spectral_features``, fitted by ``fit``."""
 
