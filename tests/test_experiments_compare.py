@@ -143,3 +143,17 @@ def test_the_command_line_compares_and_drifts_on_shared_runs(tmp_path: Path, mon
     drift_table = pd.read_csv(tmp_path / "run" / "drift.csv")
     assert list(drift_table["generation"]) == ["real", "g1", "g2", "g2"]
     assert main(["compare", "--set", str(paths[0]), "--out", str(tmp_path / "x")]) == 2  # one set: one-line error
+
+
+def test_compare_and_drift_take_ray_on_the_command_line_as_ablate_does() -> None:
+    from freqprobe.cli import build_parser
+    from freqprobe.cli.grid_options import grid_options
+
+    parser = build_parser()
+    for command in (["compare", "--set", "a", "--set", "b"], ["drift", "--real", "a", "--generation", "b"]):
+        local = grid_options(parser.parse_args([*command, "--out", "x"]))
+        joined = grid_options(parser.parse_args([*command, "--out", "x", "--ray", "10.0.0.1:6379"]))
+        started = grid_options(parser.parse_args([*command, "--out", "x", "--ray"]))
+        assert (local["executor"], local["address"]) == ("local", None)
+        assert (joined["executor"], joined["address"]) == ("ray", "10.0.0.1:6379")
+        assert (started["executor"], started["address"]) == ("ray", None)

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import DEVICE_HELP, SIZE_HELP, add_ray_argument, crop_size, ray_options
 
 
 def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,8 @@ def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    add_ray_argument(parser)
     parser.add_argument("--names", nargs="+", default=None, help="set names in order (default: real, then file stems)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the one train/test split (default 0)")
     parser.add_argument("--paired", choices=["auto", "yes", "no"], default="auto",
@@ -39,5 +40,5 @@ def grid_options(args: argparse.Namespace) -> dict:
     return dict(
         variants=args.variants, seeds=args.seeds, names=args.names, size=args.size, out=args.out, model=args.model,
         recipe=recipe, device=args.device, test_size=args.test_size, split_seed=args.split_seed,
-        paired={"auto": "auto", "yes": True, "no": False}[args.paired], null=not args.no_null,
+        paired={"auto": "auto", "yes": True, "no": False}[args.paired], null=not args.no_null, **ray_options(args),
     )  # fmt: skip

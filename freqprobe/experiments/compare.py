@@ -14,6 +14,7 @@ import torch
 from ..ablation import AblationResult
 from ..display import TableDisplay
 from ..errors import FreqprobeError
+from ..execution import Executor
 from ..io import write_table
 from ..training import Recipe
 from .pairs import CONTROL, SetSource, named_sets, pair_table, pairwise_study
@@ -36,6 +37,8 @@ def compare(
     paired: bool | str = "auto",
     null: bool = True,
     progress: bool = True,
+    executor: str | Executor = "local",
+    address: str | None = None,
 ) -> CompareResult:
     """Classify every unordered pair of ``sets`` on each variant, over seeds.
 
@@ -55,7 +58,8 @@ def compare(
     """
     sets = named_sets(sets, names, size)
     options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
-                   paired=paired, null=null, progress=progress)  # fmt: skip
+                   paired=paired, null=null, progress=progress, executor=executor,
+                   address=address)  # fmt: skip
     study = pairwise_study(sets, variants, seeds, out, options)
     result = CompareResult(pair_table(study, list(sets)), list(sets), study)
     if out is not None:

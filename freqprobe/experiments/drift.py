@@ -14,6 +14,7 @@ import torch
 from ..ablation import AblationResult
 from ..display import TableDisplay
 from ..errors import FreqprobeError
+from ..execution import Executor
 from ..io import write_table
 from ..training import Recipe
 from .pairs import CONTROL, PAIR_COLUMNS, SetSource, named_sets, pair_table, pairwise_study
@@ -39,6 +40,8 @@ def drift(
     paired: bool | str = "auto",
     null: bool = True,
     progress: bool = True,
+    executor: str | Executor = "local",
+    address: str | None = None,
 ) -> DriftResult:
     """Accuracy of each generation against ``real`` and against the previous generation.
 
@@ -60,7 +63,8 @@ def drift(
         raise FreqprobeError("give at least one generation")
     sets = named_sets([real, *generations], names, size)
     options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
-                   paired=paired, null=null, progress=progress)  # fmt: skip
+                   paired=paired, null=null, progress=progress, executor=executor,
+                   address=address)  # fmt: skip
     study = pairwise_study(sets, variants, seeds, out, options)
     result = DriftResult(drift_table(pair_table(study, list(sets)), list(sets)), study)
     if out is not None:
