@@ -59,7 +59,7 @@ def plot_drift(table: pd.DataFrame, ax=None) -> Figure:
     """Accuracy per generation with intervals: against real (solid) and against the previous
     generation (dashed), one colour per variant; the null control as a grey diamond."""
     if ax is None:
-        fig, ax = subplots(figsize=(4.2, 3.0))
+        fig, ax = subplots(figsize=(5.8, 3.0))  # the legend beside keeps the axes 4 in wide
     else:
         fig = ax.figure
     variants = [v for v in dict.fromkeys(table["variant"]) if v != CONTROL]
@@ -97,7 +97,7 @@ def plot_augment(curves: dict[str, pd.DataFrame], table: pd.DataFrame, ax=None) 
     """Accuracy on the real test set against the ratio of generated images, with intervals
     and seeds as dots: augment (added) and replace (in place of real; 1 = generated only)."""
     if ax is None:
-        fig, ax = subplots(figsize=(4.2, 3.0))
+        fig, ax = subplots(figsize=(5.8, 3.0))  # the legend beside keeps the axes 4 in wide
     else:
         fig = ax.figure
     for k, (mode, rows) in enumerate(curves.items()):
