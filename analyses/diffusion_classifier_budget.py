@@ -72,7 +72,7 @@ def main() -> None:
     with atomic_path(args.out / "bayes.json") as partial:
         Path(partial).write_text(json.dumps({"bayes_accuracy": bayes_accuracy, "n": args.n}))
     print(f"Bayes accuracy {bayes_accuracy:.3f}")
-    fig, _ = budget_figure(pd.read_csv(args.out / "budget.csv"), bayes_accuracy)
+    fig, _ = budget_figure(pd.read_csv(args.out / "budget.csv"), bayes_accuracy, chance=1 / gauss.k)
     args.figures.mkdir(parents=True, exist_ok=True)
     print("wrote", *save_figure(fig, args.figures / "diffusion_budget"))
 

@@ -70,3 +70,13 @@ def chance_lines(fig: Figure) -> dict[str, list[float]]:
                 assert len(ys) == 1, f"chance line of {gid} is not flat"
                 found[gid.split(":", 1)[1]].append(ys.pop())
     return dict(found)
+
+
+def assert_page_width(fig: Figure, inches: float = 11.0) -> None:
+    """The figure, as saved (``bbox_inches="tight"``: legends beside the axes included), fits
+    a page's width."""
+    renderer = draw(fig)
+    assert fig.get_size_inches()[0] <= inches, fig.get_size_inches()
+    saved = fig.get_tightbbox(renderer).width  # in inches
+    assert saved <= inches, f"saved figure is {saved:.1f} in wide"
+

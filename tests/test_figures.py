@@ -12,6 +12,7 @@ import freqprobe as fp
 from figure_checks import (
     assert_colour_bars_labelled,
     assert_legends_outside_the_data,
+    assert_page_width,
     chance_lines,
     data_axes,
     draw,
@@ -33,7 +34,7 @@ def study_table(sets: tuple[str, ...], variants: list[str], seeds: int = 2) -> p
     for task, chance in tasks:
         for v, variant in enumerate(variants):
             for seed in range(seeds):
-                accuracy = 0.95 - 0.1 * v + 0.01 * seed
+                accuracy = 0.95 - 0.1 * (v % 5) + 0.01 * seed  # within [0, 1] for any number of variants
                 rows.append(dict(task=task, variant=variant, seed=seed, chance=chance, accuracy=accuracy))
     rows += [dict(task="null", variant="null", seed=s, chance=0.5, accuracy=0.5 + 0.01 * s) for s in range(seeds)]
     table = pd.DataFrame(rows)
@@ -53,6 +54,41 @@ def test_accuracy_bars_start_at_zero_with_one_chance_line_per_task_at_its_chance
     lines = chance_lines(fig)  # the K-way task at 1/3, the real-vs-real control at its own 1/2
     assert lines == {"kway": [pytest.approx(1 / 3)], "null": [0.5]}
     assert_legends_outside_the_data(fig)
+
+
+def two_recipes(table: pd.DataFrame) -> pd.DataFrame:
+    other = table.assign(recipe="raw", accuracy=table["accuracy"] - 0.03, run=table["run"] + "-raw")
+    return pd.concat([table, other], ignore_index=True)
+
+
+def test_many_variants_wrap_onto_rows_a_page_wide_with_bars_as_wide_as_with_few() -> None:
+    variants = ["original", *(f"lowpass:{c / 100:g}" for c in range(5, 75, 5))]  # 15 variants x 2 recipes
+    result = AblationResult(two_recipes(study_table(("real", "fake"), variants)), pd.DataFrame())
+    fig = plot_accuracy_bars(result.summary, result.table)
+    assert_page_width(fig)
+    panels = data_axes(fig)
+    assert len(panels) == 3  # 16 variants (with the control) x 2 recipes, 14 bars a row at most: rows of 6
+    shown = [t.get_text() for ax in panels for t in ax.get_xticklabels()]
+    assert shown == [*variants, "null"]  # every variant once, in study order
+    assert len({ax.get_xlim() for ax in panels}) == 1  # one slot width in every row
+    renderer = draw(fig)
+    per_variant = panels[0].get_window_extent(renderer).width / fig.dpi / np.ptp(panels[0].get_xlim())
+    assert per_variant >= 0.55 * 2 * 0.9  # each variant keeps its two bars' room (0.55 in a bar), not squeezed
+    assert all(ax.get_ylim() == (0.0, 1.02) for ax in panels)
+    assert sum(ax.get_legend() is not None for ax in panels) == 1
+    lines = chance_lines(fig)  # one per task in each row where that task has bars
+    assert lines["binary"] == [0.5, 0.5, 0.5] and lines["null"] == [0.5]
+    assert_legends_outside_the_data(fig)
+    few = AblationResult(study_table(("real", "fake"), ["original", "lowpass:0.1"]), pd.DataFrame())
+    assert len(data_axes(plot_accuracy_bars(few.summary, few.table))) == 1  # a short study keeps one row
+
+
+def test_pairwise_panels_of_many_variants_stay_a_page_wide() -> None:
+    variants = ["original", *(f"highpass:{c / 100:g}" for c in range(5, 75, 5))]
+    result = AblationResult(two_recipes(study_table(("real", "a", "b", "c"), variants, seeds=1)), pd.DataFrame())
+    fig = plot_pairwise(result.summary, result.table)
+    assert len(data_axes(fig)) == 6
+    assert_page_width(fig)
 
 
 def test_pairwise_tasks_are_plotted_one_panel_each_at_chance_one_half() -> None:

@@ -30,25 +30,46 @@ def pair_tasks(summary: pd.DataFrame) -> list[str]:
     return [t for t in dict.fromkeys(summary["task"]) if str(t).startswith("pair:")]
 
 
+#: Bars on one row of the accuracy figure at most: more variants wrap onto further rows, so
+#: the figure stays a page wide (11 in) and every bar keeps its width.
+BARS_PER_ROW = 14
+#: Width of one bar slot and of the margins beside them, inches.
+SLOT_INCHES, MARGIN_INCHES, LEGEND_INCHES = 0.55, 1.5, 1.6
+
+
 def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None, task: str | None = None) -> Figure:
     """Bars of mean accuracy per variant (one colour per mode and recipe) with Wilson
     intervals, each seed as a dot, the linear probe as a cross, the real-vs-real control in
     grey, and one chance line per task at that task's chance, across that task's bars.
     ``task`` defaults to the main task (``binary`` or ``kway``, drawn with the control);
-    a pairwise task (``pair:a|b``) is drawn alone."""
+    a pairwise task (``pair:a|b``) is drawn alone. Without ``ax``, variants beyond
+    ``BARS_PER_ROW`` bars wrap onto further rows (one panel each, same y scale)."""
     task = task or main_task(summary)
     with_null = task in ("binary", "kway")
     rows = summary[(summary["task"] == task) | (summary["task"].isin(NULL_NAMES) & with_null)]
     variants = list(dict.fromkeys(rows["variant"]))
     main_rows = rows[rows["task"] == task]
     series = list(dict.fromkeys(zip(main_rows["mode"], main_rows["recipe"])))
-    several_recipes = len({r for _, r in series}) > 1
-    labels = [f"{r}, {m}" if several_recipes else m for m, r in series]
-    colours = [SERIES_COLOURS[k % len(SERIES_COLOURS)] for k in range(len(series))]
-    if ax is None:
-        fig, ax = subplots(figsize=(max(3.5, 0.55 * len(variants) * len(series) + 1.5) + 1.6, 3.2))
-    else:
-        fig = ax.figure
+    if ax is not None:
+        _draw_bars(ax, rows, table, variants, series, task)
+        _furnish(ax, rows, series, task, legend=True, title=True)
+        return ax.figure
+    per_row = max(1, BARS_PER_ROW // len(series))
+    n_rows = math.ceil(len(variants) / per_row)
+    per_row = math.ceil(len(variants) / n_rows)  # balanced rows
+    width = max(3.5, SLOT_INCHES * per_row * len(series) + MARGIN_INCHES) + LEGEND_INCHES
+    fig, axes = subplots(n_rows, 1, figsize=(width, 3.2 + 2.6 * (n_rows - 1)), squeeze=False)
+    for k, panel in enumerate(axes[:, 0]):
+        chunk = variants[k * per_row : (k + 1) * per_row]
+        _draw_bars(panel, rows, table, chunk, series, task)
+        panel.set_xlim(-0.6, per_row - 0.4)  # equal bar widths in every row
+        _furnish(panel, rows, series, task, legend=k == 0, title=k == 0)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_bars(ax, rows: pd.DataFrame, table: pd.DataFrame, variants: list[str], series: list, task: str) -> None:
+    """The bars, intervals, seeds, linear probe and chance lines of ``variants`` on ``ax``."""
     width = 0.8 / len(series)
     first_of_recipe = {recipe: j for j, (_, recipe) in reversed(list(enumerate(series)))}
     for j, (run_mode, recipe) in enumerate(series):
@@ -62,7 +83,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None, task
                 continue
             row = row.iloc[0]
             x = i + (j - (len(series) - 1) / 2) * width
-            colour = NULL_COLOUR if is_null else colours[j]
+            colour = NULL_COLOUR if is_null else SERIES_COLOURS[j % len(SERIES_COLOURS)]
             ax.bar(x, row["accuracy"], width * 0.9, color=colour, alpha=0.85)
             spread = np.clip([[row["accuracy"] - row["ci_low"]], [row["ci_high"] - row["accuracy"]]], 0, None)
             ax.errorbar(x, row["accuracy"], yerr=spread, color="black", capsize=2, linewidth=0.8)  # rounding: >= 0
@@ -70,25 +91,39 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None, task
                           & (table["mode"] == row["mode"]) & (table["recipe"] == recipe)]  # fmt: skip
             ax.scatter(np.full(len(seeds), x), seeds["accuracy"], s=6, color="black", zorder=3)
             ax.scatter([x], [row["linear_accuracy"]], marker="x", s=18, color="#d62728", zorder=4, linewidths=1)
-    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    handles.append(Line2D([], [], marker="x", color="#d62728", linestyle="none", markersize=5))
-    labels = [*labels, "linear probe"]
-    for own_task, style in ((task, "--"), *((t, ":") for t in dict.fromkeys(rows["task"]) if t != task)):
+    for own_task, style in _chance_styles(rows, task):
         chance = float(rows.loc[rows["task"] == own_task, "chance"].iloc[0])
         spots = [i for i, v in enumerate(variants) if (rows[rows["variant"] == v]["task"] == own_task).any()]
-        ax.hlines([chance] * len(spots), [i - 0.45 for i in spots], [i + 0.45 for i in spots], color="black",
-                  linestyle=style, linewidth=0.9, zorder=5, gid=f"{CHANCE_GID}:{own_task}")  # fmt: skip
-        handles.append(Line2D([], [], color="black", linestyle=style, linewidth=0.9))
-        labels.append(f"chance, {'real-vs-real' if own_task in NULL_NAMES else own_task} ({chance:.2g})")
+        if spots:
+            ax.hlines([chance] * len(spots), [i - 0.45 for i in spots], [i + 0.45 for i in spots], color="black",
+                      linestyle=style, linewidth=0.9, zorder=5, gid=f"{CHANCE_GID}:{own_task}")  # fmt: skip
     ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(variants) - 0.4)
+
+
+def _chance_styles(rows: pd.DataFrame, task: str) -> list[tuple[str, str]]:
+    return [(task, "--"), *((t, ":") for t in dict.fromkeys(rows["task"]) if t != task)]
+
+
+def _furnish(ax, rows: pd.DataFrame, series: list, task: str, legend: bool, title: bool) -> None:
+    """Axis labels and limits; the legend (beside the axes) and title where asked."""
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0.0, 1.02)  # bars start at zero: their lengths compare
-    legend_outside(ax, handles, labels)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{task}: accuracy per variant (95% Wilson interval, dots = seeds)", fontsize=8)
-    fig.tight_layout()
-    return fig
+    if title:
+        ax.set_title(f"{task}: accuracy per variant (95% Wilson interval, dots = seeds)", fontsize=8)
+    if not legend:
+        return
+    several_recipes = len({r for _, r in series}) > 1
+    labels = [f"{r}, {m}" if several_recipes else m for m, r in series]
+    handles = [Rectangle((0, 0), 1, 1, color=SERIES_COLOURS[k % len(SERIES_COLOURS)]) for k in range(len(series))]
+    handles.append(Line2D([], [], marker="x", color="#d62728", linestyle="none", markersize=5))
+    labels.append("linear probe")
+    for own_task, style in _chance_styles(rows, task):
+        chance = float(rows.loc[rows["task"] == own_task, "chance"].iloc[0])
+        handles.append(Line2D([], [], color="black", linestyle=style, linewidth=0.9))
+        labels.append(f"chance, {'real-vs-real' if own_task in NULL_NAMES else own_task} ({chance:.2g})")
+    legend_outside(ax, handles, labels)
 
 
 def plot_pairwise(summary: pd.DataFrame, table: pd.DataFrame) -> Figure | None:
@@ -96,9 +131,10 @@ def plot_pairwise(summary: pd.DataFrame, table: pd.DataFrame) -> Figure | None:
     pairs = pair_tasks(summary)
     if not pairs:
         return None
-    n_variants = summary[summary["task"] == pairs[0]]["variant"].nunique()
-    width = max(3.5, 0.55 * n_variants + 1.5) + 1.6
-    columns = 1 if len(pairs) <= 3 else 2  # K = 4 gives 6 pairs: two columns keep a page's height
+    first = summary[summary["task"] == pairs[0]]
+    slots = first["variant"].nunique() * len(set(zip(first["mode"], first["recipe"])))
+    width = min(11.0, max(3.5, SLOT_INCHES * slots + MARGIN_INCHES) + LEGEND_INCHES)  # a page wide at most
+    columns = 2 if len(pairs) > 3 and 2 * width <= 11.0 else 1  # K = 4 gives 6 pairs: two columns keep a page's height
     rows = math.ceil(len(pairs) / columns)
     fig, axes = subplots(rows, columns, figsize=(width * columns, 3.0 * rows), squeeze=False)
     for ax, pair in zip(axes.ravel(), pairs):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .common import subplots
+from .common import SEQUENTIAL_CMAP, labelled_colorbar, subplots
 
 LABELS = {
     "ood_accuracy": "OOD accuracy ↑",
@@ -29,7 +29,7 @@ def _bars(ax, names: list[str], values: np.ndarray, metric: str) -> None:
 def plot_benchmark(summary: pd.DataFrame) -> Figure:
     """One panel per aggregate, observers side by side (humans in red), as model-vs-human's bar plots."""
     metrics = list(LABELS)
-    fig, axes = subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.0), squeeze=False)
+    fig, axes = subplots(1, len(metrics), figsize=(2.1 * len(metrics), 3.0), squeeze=False)  # 10.5 in: a page
     for ax, metric in zip(axes[0], metrics):
         _bars(ax, list(summary["observer"]), summary[metric].to_numpy(dtype=float), metric)
     fig.tight_layout()
@@ -38,9 +38,10 @@ def plot_benchmark(summary: pd.DataFrame) -> Figure:
 
 def plot_observer(table: pd.DataFrame, confusion: pd.DataFrame, observer: str, conditions: pd.DataFrame) -> Figure:
     """One model: each aggregate per dataset beside the humans', and its confusion matrix
-    pooled over the kept (out-of-distribution) conditions of all datasets."""
+    pooled over the kept (out-of-distribution) conditions of all datasets (two rows of three)."""
     metrics = list(LABELS)
-    fig, axes = subplots(1, len(metrics) + 1, figsize=(2.9 * (len(metrics) + 1), 3.2), squeeze=False)
+    fig, grid = subplots(2, 3, figsize=(10.5, 7.0), squeeze=False)
+    axes = grid.reshape(1, -1)
     datasets = list(dict.fromkeys(table["dataset"]))
     for ax, metric in zip(axes[0], metrics):
         for k, who in enumerate((observer, HUMANS)):
@@ -59,13 +60,13 @@ def plot_observer(table: pd.DataFrame, confusion: pd.DataFrame, observer: str, c
                             columns=categories, fill_value=0)  # fmt: skip
     percent = 100 * matrix / matrix.sum(axis=0).replace(0, np.nan)
     ax = axes[0, -1]
-    image = ax.imshow(percent.to_numpy(dtype=float), cmap="Reds", vmin=0, vmax=100)
+    image = ax.imshow(percent.to_numpy(dtype=float), cmap=SEQUENTIAL_CMAP, vmin=0, vmax=100)
     ax.set_xticks(range(len(categories)), categories, rotation=90, fontsize=5)
     ax.set_yticks(range(len(percent.index)), percent.index, fontsize=5)
     ax.set_xlabel("presented category", fontsize=7)
     ax.set_ylabel("decision", fontsize=7)
-    ax.set_title(f"confusion of {observer} [%]", fontsize=9)
-    fig.colorbar(image, ax=ax, shrink=0.7)
+    ax.set_title(f"confusion of {observer}", fontsize=9)
+    labelled_colorbar(fig, image, ax, "share of presented images (%)", shrink=0.7)
     fig.suptitle(f"{observer} against humans (model-vs-human aggregates)", fontsize=10)
     fig.tight_layout()
     return fig

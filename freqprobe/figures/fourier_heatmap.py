@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,10 +13,15 @@ from .common import subplots
 
 
 def plot_fourier_heatmap(maps: np.ndarray, clean: np.ndarray, top_k: Sequence[int], eps: float) -> Figure:
-    """One panel per ``k``: the top-k error rate per basis direction (DC in the centre)."""
-    fig, axes = subplots(1, len(top_k), figsize=(3.6 * len(top_k), 3.2), squeeze=False)
-    for ax, k, plane, base in zip(axes[0], top_k, maps, clean):
+    """One panel per ``k``: the top-k error rate per basis direction (DC in the centre),
+    three panels a row at most (a page's width)."""
+    columns = min(len(top_k), 3)
+    rows = math.ceil(len(top_k) / columns)
+    fig, axes = subplots(rows, columns, figsize=(3.6 * columns, 3.2 * rows), squeeze=False)
+    for ax, k, plane, base in zip(axes.ravel(), top_k, maps, clean):
         title = f"top-{k} error, basis image of norm {eps:g}\n(unperturbed {base:.3f})"
-        plot_fourier_plane(plane, title, ax, log=False, label="error rate")
+        plot_fourier_plane(plane, title, ax, log=False, label=f"top-{k} error rate")
+    for ax in axes.ravel()[len(top_k) :]:
+        fig.delaxes(ax)  # no empty panel
     fig.tight_layout()
     return fig
