@@ -147,3 +147,27 @@ def test_the_fourier_heat_map_wraps_its_panels_and_labels_each_colour_bar(top_k)
     assert len(data_axes(fig)) == len(top_k)  # no empty panel
     assert_colour_bars_labelled(fig)
     assert_page_width(fig)
+
+
+# -- detection limits -----------------------------------------------------------------------
+@pytest.mark.parametrize("detectors", [["network"], ["fast", "fast-spectral", "linear"]])
+def test_the_audiogram_figure_labels_its_magma_maps_keeps_legends_off_and_fits_a_page(detectors) -> None:
+    from freqprobe.figures.common import SEQUENTIAL_CMAP
+    from freqprobe.figures.limits import plot_limits
+
+    fy, fx = np.meshgrid([-0.25, 0.0, 0.25], [0.125, 0.25, 0.375], indexing="ij")
+    table = pd.DataFrame({"fy": fy.ravel(), "fx": fx.ravel(), "radius": np.hypot(fy, fx).ravel()})
+    for k, detector in enumerate(detectors):
+        threshold = (1 + k) * (0.5 + table["radius"].to_numpy())
+        threshold[0] = np.inf  # one frequency not detected at the largest amplitude
+        table[f"threshold_{detector}"] = threshold
+        table[f"threshold_{detector}_low"], table[f"threshold_{detector}_high"] = threshold / 1.4, threshold * 1.4
+    fig = plot_limits(table, detectors)
+    maps = [c for ax in data_axes(fig) for c in ax.collections if c.get_array() is not None and c.colorbar]
+    assert len(maps) == len(detectors)
+    assert {m.cmap.name for m in maps} == {SEQUENTIAL_CMAP} and len({m.get_clim() for m in maps}) == 1  # one scale
+    assert all(m.colorbar.ax.get_ylabel() == "threshold [grey levels]" for m in maps)
+    curves = next(ax for ax in data_axes(fig) if ax.get_yscale() == "log")
+    assert [line.get_ydata()[0] for line in curves.lines if line.get_linestyle() == ":"] == [0.5]  # the uint8 floor
+    assert_legends_outside_the_data(fig)
+    assert_page_width(fig)

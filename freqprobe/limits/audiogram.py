@@ -75,12 +75,11 @@ class DetectionLimits(TableDisplay):
         paths.append(folder / "limits.json")
         return paths + save_limits_figure(self.table, self.detectors, folder / "limits")
 
-    def plot(self, ax=None):
-        """Threshold maps over the half plane (one per detector) and the radial curves;
-        ``ax``: a sequence of ``len(detectors) + 1`` axes."""
+    def plot(self):
+        """Threshold maps over the half plane (one per detector) and the radial curves."""
         from ..figures.limits import plot_limits
 
-        return plot_limits(self.table, self.detectors, axes=ax)
+        return plot_limits(self.table, self.detectors)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> DetectionLimits:
