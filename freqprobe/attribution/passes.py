@@ -76,7 +76,8 @@ class Labelled:
         ``(images, targets)`` for ``zero``."""
         for label, (pixels, where) in enumerate(self.placed):
             pixels = pixels if per_class is None else pixels[:per_class]
-            for start, x in zip(range(0, len(pixels), self.batch), placement.batches(pixels, self.batch, self.device, where)):
+            batches = placement.batches(pixels, self.batch, self.device, where)
+            for start, x in zip(range(0, len(pixels), self.batch), batches):
                 x = x.float().div_(255.0)
                 labels = torch.full((x.shape[0],), label, device=self.device)
                 targets = self.target.indices(labels)

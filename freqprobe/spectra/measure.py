@@ -1,6 +1,9 @@
 """One streaming pass over an image set: every sum the spectrum report needs.
 
-Per batch (float32, on the device): the images arrive as uint8 and are converted once;
+The set goes to the device once as uint8 when it fits the device's memory, else it
+streams in large chunks, the next copied while this one is computed on
+(``execution.placement``; the batches are the same either way). Per batch (float32, on
+the device): the uint8 images are converted once;
 the R, G, B planes are mean-removed and windowed in place and go through one ``rfft2``; the
 BT.601 luminance Y's spectrum is the same weighted sum of the three channel spectra (the
 FFT is linear, so no fourth transform); the luminance's noise residual spectrum (for the
@@ -206,14 +209,19 @@ def measure_set(images: ImageSet, plan: MeasurePlan, budget: int | None = None) 
 
 
 def measure_luminance(
-    images: ImageSet, plan: MeasurePlan, sums: SpectrumSums | None = None, workspace: Workspace | None = None
+    images: ImageSet,
+    plan: MeasurePlan,
+    sums: SpectrumSums | None = None,
+    workspace: Workspace | None = None,
+    budget: int | None = None,
 ) -> SpectrumSums:
     """Only the luminance's image spectrum statistics (``SetSums.image``'s Y channel, made
-    from one ``rfft2`` of Y): what ``benchmarks/bench_spectra.py`` times. Adds to ``sums``."""
+    from one ``rfft2`` of Y): what ``benchmarks/bench_spectra.py`` and ``bench_scale.py``
+    time. Adds to ``sums``."""
     sums = SpectrumSums() if sums is None else sums
     workspace = Workspace(plan.device) if workspace is None else workspace
     half = (plan.height, plan.width // 2 + 1)
-    for x in float_batches(images, plan.batch_size, plan.device, workspace):
+    for x in float_batches(images, plan.batch_size, plan.device, workspace, budget):
         b = x.shape[0]
         y = luminance(x, 1 / 255, out=workspace.get("luminance", (b, 1, plan.height, plan.width)))
         spectrum = plan.periodogram.spectrum(y, out=workspace.get("spectrum", (b, 1, *half), torch.complex64))
