@@ -115,19 +115,24 @@ class _Staging:
             self.stream = torch.cuda.Stream(device)
             self.copied = [torch.cuda.Event() for _ in range(2)]
             self.free = [torch.cuda.Event() for _ in range(2)]
+            for buffer in self.on_device:  # freed early (a pass left midway), it waits for the side stream's copies
+                buffer.record_stream(self.stream)
 
     def start(self, k: int, first: int) -> None:
         """Stage chunk ``k`` (images ``first:first + chunk``) into slot ``k % 2`` and start its copy."""
         slot = k % 2
         part = self.images[first : first + self.chunk]
         self.lengths[slot] = len(part)
-        if self.cuda:
-            self.copied[slot].synchronize()  # the slot's previous copy has left the pinned buffer
-        self.host[slot][: len(part)].copy_(part)
+        if self.cuda and part.is_pinned():  # a pinned set is copied from where it is
+            source = part
+        else:
+            if self.cuda:
+                self.copied[slot].synchronize()  # the slot's previous copy has left the pinned buffer
+            source = self.host[slot][: len(part)].copy_(part)
         if self.cuda:
             with torch.cuda.stream(self.stream):
                 self.stream.wait_event(self.free[slot])  # the caller is done with the slot's last chunk
-                self.on_device[slot][: len(part)].copy_(self.host[slot][: len(part)], non_blocking=True)
+                self.on_device[slot][: len(part)].copy_(source, non_blocking=True)
                 self.copied[slot].record(self.stream)
 
     def ready(self, k: int) -> Tensor:
