@@ -54,13 +54,14 @@ def test_the_choice_is_logged_in_one_line(caplog: pytest.LogCaptureFixture) -> N
     assert [r.getMessage().split(": ", 1)[1].split(" ")[0] for r in caplog.records] == ["streamed", "resident"]
 
 
-def _sums_equal(a, b) -> None:
+def _sums_equal(a, b, rtol: float = 0.0) -> None:
+    """Every running sum of ``a`` equals ``b``'s (exactly, or within ``rtol``)."""
     for name, value in vars(a).items():
         other = getattr(b, name)
         if isinstance(value, torch.Tensor):
-            assert torch.equal(value, other), name
+            assert torch.equal(value, other) if rtol == 0 else torch.allclose(value, other, rtol=rtol), name
         elif hasattr(value, "__dict__"):
-            _sums_equal(value, other)
+            _sums_equal(value, other, rtol)
         else:
             assert value == other, name
 
@@ -115,4 +116,5 @@ def test_cuda_streams_on_a_side_stream_and_equals_resident() -> None:
     assert total == int(images.double().sum())
     real, _ = fp.demo_sets(n=64, size=32)
     plan = MeasurePlan.build(32, 32, device, "hann", "gaussian", 8)
-    _sums_equal(measure_set(real, plan), measure_set(real, plan, budget=real.images.numel() // 2))
+    # CUDA's index_add_ sums in no fixed order: equal to float rounding, not bit for bit
+    _sums_equal(measure_set(real, plan), measure_set(real, plan, budget=real.images.numel() // 2), rtol=1e-5)
