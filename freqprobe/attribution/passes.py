@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import ImageSet
+from ..execution import placement
 from .fourier_maps import fourier_heatmap, radial_profile
 from .pixel_maps import pixel_maps
 from .report import CLASS_NAMES
@@ -46,7 +47,12 @@ def swap_references(sets: list[ImageSet], seed: int) -> list[Tensor]:
 
 
 class Labelled:
-    """The chosen real and fake images as batches of ``(float images, Captum targets[, labels | references])``."""
+    """The chosen real and fake images as batches of ``(float images, Captum targets[, labels | references])``.
+
+    Each set goes to ``device`` once as uint8 when it fits ``budget`` (default: the
+    device's free memory), else it streams in large chunks (``execution.placement``); every
+    pass sees the same batches either way.
+    """
 
     def __init__(
         self,
@@ -55,8 +61,11 @@ class Labelled:
         device: torch.device,
         batch: int,
         references: list[Tensor] | None = None,
+        budget: int | None = None,
     ) -> None:
-        self.sets, self.target, self.device, self.batch = sets, target, device, batch
+        self.placed = [placement.placed(s.images, device, batch, budget) for s in sets]
+        self.sets = [ImageSet(pixels, s.names, s.origin) for s, (pixels, _) in zip(sets, self.placed)]
+        self.target, self.device, self.batch = target, device, batch
         self.references = references
         self.labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(sets)])
 
@@ -65,9 +74,11 @@ class Labelled:
     ) -> Iterator[tuple[Tensor, ...]]:
         """``with_references``: band batches, ``(images, targets, references)`` for ``swap`` and
         ``(images, targets)`` for ``zero``."""
-        for label, images in enumerate(self.sets):
-            images = images if per_class is None else images[:per_class]
-            for start, x in zip(range(0, len(images), self.batch), images.batches(self.batch, self.device)):
+        for label, (pixels, where) in enumerate(self.placed):
+            pixels = pixels if per_class is None else pixels[:per_class]
+            batches = placement.batches(pixels, self.batch, self.device, where)
+            for start, x in zip(range(0, len(pixels), self.batch), batches):
+                x = x.float().div_(255.0)
                 labels = torch.full((x.shape[0],), label, device=self.device)
                 targets = self.target.indices(labels)
                 if with_references and self.references is not None:

@@ -24,6 +24,7 @@ from ..training.trainer import RESIDENT_BYTES
 from .jobs import Job, JobResult, TrainingViews, finish, new_model, run_job
 from .memory import PackTooLarge, activation_bytes_per_image, default_budget, pack_size, parameter_bytes, split
 from .packed import PACKABLE, train_pack
+from .placement import fits_resident
 
 _DONE = object()
 
@@ -119,7 +120,7 @@ class LocalExecutor:
             return tasks, 0
         sources = {id(s): s for task in tasks.values() for part in (task.train, task.test) for s in part.sources}
         total = sum(s.numel() for s in sources.values())
-        resident = total <= budget // 2
+        resident = fits_resident(total, budget)
         moved = {key: s.to(device) if resident else s.pin_memory() for key, s in sources.items()}
         where = f"resident on {device}" if resident else "pinned in host memory (streamed per batch)"
         self._log(f"image sets: {total / 2**30:.2f} GiB uint8, {where}; budget {budget / 2**30:.1f} GiB")

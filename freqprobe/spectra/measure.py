@@ -1,6 +1,9 @@
 """One streaming pass over an image set: every sum the spectrum report needs.
 
-Per batch (float32, on the device): the images arrive as uint8 and are converted once;
+The set goes to the device once as uint8 when it fits the device's memory, else it
+streams in large chunks, the next copied while this one is computed on
+(``execution.placement``; the batches are the same either way). Per batch (float32, on
+the device): the uint8 images are converted once;
 the R, G, B planes are mean-removed and windowed in place and go through one ``rfft2``; the
 BT.601 luminance Y's spectrum is the same weighted sum of the three channel spectra (the
 FFT is linear, so no fourth transform); the luminance's noise residual spectrum (for the
@@ -22,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ..data import ImageSet
+from ..execution import placement
 from ..transforms.spatial import BT601
 from .moments import RunningMoments
 from .power import POWER_FLOOR, Periodogram, periodogram, power_in_place
@@ -48,14 +52,18 @@ def default_batch_size(height: int, width: int, device: torch.device) -> int:
     return max(1, BATCH_PIXELS.get(device.type, BATCH_PIXELS["cpu"]) // (height * width))
 
 
-def float_batches(images: ImageSet, batch_size: int, device: torch.device, workspace: Workspace) -> Iterator[Tensor]:
+def float_batches(
+    images: ImageSet, batch_size: int, device: torch.device, workspace: Workspace, budget: int | None = None
+) -> Iterator[Tensor]:
     """Float32 batches ``(B, 3, H, W)`` in grey levels ``[0, 255]``, moved to ``device`` as uint8.
 
-    Not divided by 255: that scale rides on the luminance weights and the window. The
-    batches share one ``workspace`` buffer, so each is valid until the next is drawn.
+    The set goes to the device whole when it fits ``budget`` (default: the device's free
+    memory), else it streams in large chunks (``execution.placement``); the batches are the
+    same either way. Not divided by 255: that scale rides on the luminance weights and the
+    window. The batches share one ``workspace`` buffer, so each is valid until the next is drawn.
     """
-    for start in range(0, len(images), batch_size):
-        chunk = images.images[start : start + batch_size].to(device, non_blocking=True)
+    pixels, where = placement.placed(images.images, device, batch_size, budget)
+    for chunk in placement.batches(pixels, batch_size, device, where):
         yield workspace.get("pixels", tuple(chunk.shape)).copy_(chunk)
 
 
@@ -176,12 +184,13 @@ def image_power(x: Tensor, plan: MeasurePlan, workspace: Workspace) -> Tensor:
     return power
 
 
-def measure_set(images: ImageSet, plan: MeasurePlan) -> SetSums:
-    """Stream ``images`` in batches through every spectral statistic of ``plan``."""
+def measure_set(images: ImageSet, plan: MeasurePlan, budget: int | None = None) -> SetSums:
+    """Stream ``images`` in batches through every spectral statistic of ``plan`` (``budget``:
+    device bytes for ``float_batches``' placement)."""
     sums = SetSums(SpectrumSums(), SpectrumSums(), RunningMoments(), RunningMoments())
     workspace = Workspace(plan.device)
     half = (plan.height, plan.width // 2 + 1)
-    for x in float_batches(images, plan.batch_size, plan.device, workspace):
+    for x in float_batches(images, plan.batch_size, plan.device, workspace, budget):
         b = x.shape[0]
         y = luminance(x, 1 / 255, out=workspace.get("luminance", (b, 1, plan.height, plan.width)))
         sums.image.add(image_power(x, plan, workspace), plan.profiles, workspace)
@@ -200,14 +209,19 @@ def measure_set(images: ImageSet, plan: MeasurePlan) -> SetSums:
 
 
 def measure_luminance(
-    images: ImageSet, plan: MeasurePlan, sums: SpectrumSums | None = None, workspace: Workspace | None = None
+    images: ImageSet,
+    plan: MeasurePlan,
+    sums: SpectrumSums | None = None,
+    workspace: Workspace | None = None,
+    budget: int | None = None,
 ) -> SpectrumSums:
     """Only the luminance's image spectrum statistics (``SetSums.image``'s Y channel, made
-    from one ``rfft2`` of Y): what ``benchmarks/bench_spectra.py`` times. Adds to ``sums``."""
+    from one ``rfft2`` of Y): what ``benchmarks/bench_spectra.py`` and ``bench_scale.py``
+    time. Adds to ``sums``."""
     sums = SpectrumSums() if sums is None else sums
     workspace = Workspace(plan.device) if workspace is None else workspace
     half = (plan.height, plan.width // 2 + 1)
-    for x in float_batches(images, plan.batch_size, plan.device, workspace):
+    for x in float_batches(images, plan.batch_size, plan.device, workspace, budget):
         b = x.shape[0]
         y = luminance(x, 1 / 255, out=workspace.get("luminance", (b, 1, plan.height, plan.width)))
         spectrum = plan.periodogram.spectrum(y, out=workspace.get("spectrum", (b, 1, *half), torch.complex64))
