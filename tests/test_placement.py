@@ -118,3 +118,15 @@ def test_cuda_streams_on_a_side_stream_and_equals_resident() -> None:
     plan = MeasurePlan.build(32, 32, device, "hann", "gaussian", 8)
     # CUDA's index_add_ sums in no fixed order: equal to float rounding, not bit for bit
     _sums_equal(measure_set(real, plan), measure_set(real, plan, budget=real.images.numel() // 2), rtol=1e-5)
+
+
+def test_the_command_line_shows_where_each_set_was_placed(tmp_path, capsys) -> None:
+    from freqprobe.cli import main
+
+    real, fake = fp.demo_sets(n=12, size=16)
+    for name, images in (("real", real), ("fake", fake)):
+        np.save(tmp_path / f"{name}.npy", images.images.permute(0, 2, 3, 1).numpy())
+    code = main(["spectrum", "--real", str(tmp_path / "real.npy"), "--fake", str(tmp_path / "fake.npy"),
+                 "--device", "cpu", "--out", str(tmp_path / "run")])  # fmt: skip
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("freqprobe: ")]
+    assert code == 0 and len(lines) >= 2 and all("resident" in line for line in lines)

@@ -8,6 +8,8 @@ dependencies inside ``run`` so that ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import re
 import sys
 import warnings
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; bad input exits 2 with a one-line reason, warnings are one line too."""
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _library_log():
         warnings.showwarning = _one_line_warning(args.command, args.options)
         try:
             out = getattr(args, "out", None)
@@ -94,6 +96,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 130
     return 0
+
+
+@contextlib.contextmanager
+def _library_log():
+    """The library's INFO lines (what it chose: sets resident or streamed, pack sizes) on stderr."""
+    logger, handler = logging.getLogger("freqprobe"), logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("freqprobe: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def in_flag_terms(message: str, options: set[str]) -> str:
