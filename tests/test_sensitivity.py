@@ -67,7 +67,7 @@ def test_whitened_default_finds_a_jpeg_re_encoding_that_the_plain_recipe_misses(
 
 def test_the_null_control_stays_at_chance_under_every_recipe(jpeg_study) -> None:
     for recipe in ("whitened", "plain"):
-        assert at_chance(rows(jpeg_study, "null", recipe))
+        assert at_chance(rows(jpeg_study, "real-vs-real", recipe))
     assert jpeg_study.null_ok
 
 
@@ -82,7 +82,7 @@ def test_whitened_default_finds_a_sinusoid_below_two_grey_levels_on_every_seed()
 
 def test_a_network_that_misses_what_the_linear_probe_finds_is_flagged(jpeg_study) -> None:
     missed = jpeg_study.missed_by_network
-    assert "plain" in set(missed["recipe"]) and "null" not in set(missed["task"])
+    assert "plain" in set(missed["recipe"]) and "real-vs-real" not in set(missed["task"])
 
 
 def test_recipes_run_side_by_side_and_each_model_is_reachable(jpeg_study) -> None:

@@ -22,7 +22,7 @@ from ..training import Recipe, get_recipe
 from ..transforms import transform
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
-from .tasks import Task, build_tasks, leaked_copies, samples_digest
+from .tasks import NULL_CONTROL, Task, build_tasks, leaked_copies, samples_digest
 
 MODES = ("retrain", "probe")
 
@@ -105,14 +105,14 @@ def ablate(
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
-    tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null)
+    tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null, seed_list)
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
     store, linear_store, views = RunStore(out), RunStore(out, "linear"), TrainingViews(device)
     fingerprints = tuple(s.fingerprint() for s in sets.values())
     _warn_about_copies(sets, fingerprints, tasks[0])
-    digests = {task.name: samples_digest(task) for task in tasks}
+    digests = {id(task): samples_digest(task) for task in tasks}  # one null control per seed: not by name
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
     rows, confusion_rows = [], []
     with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
@@ -121,7 +121,7 @@ def ablate(
                 task=task.name,
                 classes=task.classes,
                 data=fingerprints,
-                samples=digests[task.name],
+                samples=digests[id(task)],
                 variant=train_variant,
                 seed=seed,
                 model=model,
@@ -153,7 +153,7 @@ def ablate(
                     bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
-    below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
+    below = result.table[(result.table["task"] != NULL_CONTROL) & (result.table["ci_high"] < result.table["chance"])]
     if len(below):
         worst = below.loc[below["accuracy"].idxmin()]
         warnings.warn(
@@ -163,10 +163,11 @@ def ablate(
             "the sets, or classes mixed up; do not read these as 'no difference'",
             stacklevel=2,
         )
-    if null and not result.null_ok:  # after a Bonferroni correction over seeds
+    if null and not result.null_ok:  # above chance after a Bonferroni correction over seeds
         warnings.warn(
-            "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
-            "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
+            "NULL CONTROL FAILED: the real set told apart from itself above chance (one-sided binomial test, "
+            f"Bonferroni over its runs; see the {NULL_CONTROL!r} rows) — leakage between train and test, or a bug. "
+            "Do not trust this study.",
             stacklevel=2,
         )
     missed = result.missed_by_network
@@ -221,8 +222,9 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
     plan = []
     for seed in seeds:
         for task in tasks:
-            if task.name == "null":
-                plan.append((task, "original", seed, [("original", "null", "retrain")]))
+            if task.name == NULL_CONTROL:  # its own halves per seed
+                if task.seed == seed:
+                    plan.append((task, "original", seed, [("original", NULL_CONTROL, "retrain")]))
                 continue
             trainings: dict[str, list[tuple[str, str, str]]] = {}
             if "retrain" in modes:

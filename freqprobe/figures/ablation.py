@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.figure import Figure
 
+from ..ablation.tasks import NULL_CONTROL
 from ..transforms import transform
 from ..transforms.fourier import HighPass, LowPass
 from .common import save_figure, subplots
@@ -27,7 +28,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     intervals, each seed as a dot, the linear probe as a cross, the null control in grey,
     and the chance level as a line."""
     task = main_task(summary)
-    rows = summary[(summary["task"] == task) | (summary["task"] == "null")]
+    rows = summary[(summary["task"] == task) | (summary["task"] == NULL_CONTROL)]
     variants = list(dict.fromkeys(rows["variant"]))
     main_rows = rows[rows["task"] == task]
     series = list(dict.fromkeys(zip(main_rows["mode"], main_rows["recipe"])))
@@ -42,15 +43,15 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
     first_of_recipe = {recipe: j for j, (_, recipe) in reversed(list(enumerate(series)))}
     for j, (run_mode, recipe) in enumerate(series):
         for i, variant in enumerate(variants):
-            if variant == "null" and first_of_recipe[recipe] != j:
+            if variant == NULL_CONTROL and first_of_recipe[recipe] != j:
                 continue  # one null control per recipe, whatever the modes
             row = rows[(rows["variant"] == variant) & (rows["recipe"] == recipe)]
-            row = row[row["mode"] == run_mode] if variant != "null" else row
+            row = row[row["mode"] == run_mode] if variant != NULL_CONTROL else row
             if row.empty:
                 continue
             row = row.iloc[0]
             x = i + (j - (len(series) - 1) / 2) * width
-            colour = NULL_COLOUR if variant == "null" else colours[j]
+            colour = NULL_COLOUR if variant == NULL_CONTROL else colours[j]
             ax.bar(x, row["accuracy"], width * 0.9, color=colour, alpha=0.85)
             spread = np.clip([[row["accuracy"] - row["ci_low"]], [row["ci_high"] - row["accuracy"]]], 0, None)
             ax.errorbar(x, row["accuracy"], yerr=spread, color="black", capsize=2, linewidth=0.8)  # rounding: >= 0
@@ -58,7 +59,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None) -> F
                           & (table["mode"] == row["mode"]) & (table["recipe"] == recipe)]  # fmt: skip
             ax.scatter(np.full(len(seeds), x), seeds["accuracy"], s=6, color="black", zorder=3)
             ax.scatter([x], [row["linear_accuracy"]], marker="x", s=18, color="#d62728", zorder=4, linewidths=1)
-            if variant == "null":  # its own chance (1/2), which differs from a K-way task's
+            if variant == NULL_CONTROL:  # its own chance (1/2), which differs from a K-way task's
                 ax.hlines(row["chance"], x - width / 2, x + width / 2, color="black", linestyle=":", linewidth=1)
     chance = float(main_rows["chance"].iloc[0])
     ax.axhline(chance, color="black", linestyle="--", linewidth=0.8)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .._version import __version__
+from ..ablation.tasks import NULL_CONTROL
 from ..data import ImageSet
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
@@ -227,7 +228,7 @@ def study_classes(result: Any, variant: str = "original", seed: int | None = Non
     if store is None or table.empty:
         return None
     recipe = str(table["recipe"].iloc[0])
-    trained = table[(table["train_variant"] == variant) & (table["recipe"] == recipe) & (table["task"] != "null")]
+    trained = table[(table["train_variant"] == variant) & (table["recipe"] == recipe) & (table["task"] != NULL_CONTROL)]
     if trained.empty:
         return None
     task = str(trained["task"].iloc[0])
