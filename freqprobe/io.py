@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -14,13 +15,36 @@ import pandas as pd
 from .errors import FreqprobeError
 
 
+def check_output_folder(path: str | os.PathLike, what: str = "out", *, try_writing: bool = True) -> Path:
+    """Refuse, before any work, an output folder that cannot be made or written: a file in
+    its place or above it, or (``try_writing``) a folder this process may not write in.
+    Creates nothing; returns ``path`` as a ``Path``."""
+    folder = Path(path)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent  # the nearest part of the path that is there
+    if not existing.is_dir():
+        where = "exists and is not a folder" if existing == folder else f"{existing} is a file, not a folder"
+        raise FreqprobeError(f"{what} {folder}: {where}; choose another folder")
+    if try_writing:
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise FreqprobeError(f"{what} {folder}: cannot write in {existing} ({reason}); choose another folder") from None
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; rename it onto ``path`` if the block succeeds."""
     final = Path(path)
-    if final.parent.exists() and not final.parent.is_dir():
-        raise FreqprobeError(f"{final.parent}: exists and is not a folder")
-    final.parent.mkdir(parents=True, exist_ok=True)
+    check_output_folder(final.parent, "cannot write", try_writing=False)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FreqprobeError(f"cannot write {final}: {error.strerror or type(error).__name__}") from None
     partial = final.with_name(f".{final.name}.partial")
     try:
         yield partial

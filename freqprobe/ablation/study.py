@@ -17,6 +17,7 @@ from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
+from ..io import check_output_folder
 from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
@@ -83,6 +84,8 @@ def ablate(
             split, an unknown mode, a model that does not give K logits — all before
             any training.
     """
+    if out is not None:
+        check_output_folder(out, "out")  # before any loading or training
     modes = MODES if mode == "both" else (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")

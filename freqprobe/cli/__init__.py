@@ -11,10 +11,10 @@ import argparse
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 from .._version import __version__
 from ..errors import FreqprobeError
+from ..io import check_output_folder
 from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
 
 COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, info, transforms)
@@ -47,9 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning(args.command)
         try:
-            out = getattr(args, "out", None)
-            if out is not None and Path(out).exists() and not Path(out).is_dir():
-                raise FreqprobeError(f"--out {out}: exists and is not a folder")
+            if getattr(args, "out", None) is not None:  # before any work
+                check_output_folder(args.out, "--out")
             args.run(args)
         except (FreqprobeError, OSError) as err:
             print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
