@@ -13,3 +13,7 @@ class SpecError(FreqprobeError):
 
 class DataError(FreqprobeError):
     """An image source that cannot be loaded, or a set that cannot be used as asked."""
+
+
+class TrainingError(FreqprobeError):
+    """Training or scoring that cannot give a number worth reporting (a non-finite loss or score)."""

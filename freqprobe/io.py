@@ -14,6 +14,22 @@ import pandas as pd
 
 from .errors import FreqprobeError
 
+#: The strings ``pandas.read_csv`` reads as missing by default (pandas' ``STR_NA_VALUES``):
+#: no table may hold one as a value, or it would not read back as written.
+MISSING_WORDS = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+     "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+
+
+def check_table_names(names, what: str = "name") -> None:
+    """Refuse names that would come back from a table as missing values (``NA``, ``null``, …)."""
+    for name in names:
+        if str(name) in MISSING_WORDS:
+            raise FreqprobeError(
+                f"{what} {str(name)!r} would read back as a missing value with pandas.read_csv; choose another name"
+            )
+
 
 def check_output_folder(path: str | os.PathLike, what: str = "out", *, try_writing: bool = True) -> Path:
     """Refuse, before any work, an output folder that cannot be made or written: a file in
@@ -54,7 +70,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV atomically."""
+    """Write a CSV atomically; every value reads back with a plain ``pandas.read_csv``."""
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            words = {value for value in table[column] if isinstance(value, str) and value in MISSING_WORDS}
+            if words:
+                raise FreqprobeError(
+                    f"{path}: column {column} holds {sorted(words)[0]!r}, which pandas.read_csv reads as missing; "
+                    "rename what carries that name"
+                )
     with atomic_path(path) as partial:
         table.to_csv(partial, index=False)
     return Path(path)

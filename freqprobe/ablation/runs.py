@@ -9,12 +9,14 @@ serves every variant it is later scored on.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,12 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, TrainingError
 from ..io import atomic_path
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
 from ..training import FilteredImages, LinearProbe, Recipe, predict_proba, train_classifier
+from ..training.trainer import check_finite_scores
 from ..transforms import Transform, transform
 from ..transforms.representations import image_stages
 from .tasks import Task
@@ -167,7 +170,8 @@ def execute(
             torch.manual_seed(spec.seed)
             shape = images.transform.output_shape((3, *task.train.image_size))
             model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
-            train_classifier(model, images, spec.recipe, spec.seed, device, progress)
+            with _naming(spec):
+                train_classifier(model, images, spec.recipe, spec.seed, device, progress)
             model.class_names = tuple(spec.classes)
         record = {
             "spec": dataclasses.asdict(spec),
@@ -175,6 +179,7 @@ def execute(
             "freqprobe": __version__,
             "input_shape": list(shape),
             "train_seconds": round(time.perf_counter() - start, 2),
+            "trained_on": trained_on(device),
             "scores": {},
         }
         fitted = {spec.variant: images.transform}
@@ -185,7 +190,8 @@ def execute(
     for variant in missing:
         # a fitted transform (power_equalize) learns its statistics from training images only
         test_transform = fitted.get(variant) or transform(variant).fit(TrainingBatches(task, device))
-        probabilities = predict_proba(model, task.test, test_transform, device)
+        with _naming(spec):
+            probabilities = predict_proba(model, task.test, test_transform, device)
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     store.put(key, record, model)
     return record
@@ -207,9 +213,30 @@ def execute_linear(spec: RunSpec, task: Task, test_variants: list[str], store: R
         t = fitted if str(t) == str(fitted) else t.fit(TrainingBatches(task, views.device))
         batches = task.test.batches(1024, views.device)
         probabilities = torch.cat([probe.predict_proba(t(x, index)) for x, index, _ in batches])
+        with _naming(spec):
+            check_finite_scores(probabilities, "the linear probe")
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     store.put(key, record)
     return record
+
+
+def trained_on(device: torch.device) -> str:
+    """Where a run was trained, as far as its numbers depend on it: the device, and on the
+    CPU the thread count (float sums are split across threads differently: results are
+    bit-identical only at one thread count)."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    threads = torch.get_num_threads()
+    return f"{device.type} ({threads} thread{'' if threads == 1 else 's'})"
+
+
+@contextlib.contextmanager
+def _naming(spec: RunSpec) -> Iterator[None]:
+    """A training error names the run it stopped (one line, as every error)."""
+    try:
+        yield
+    except TrainingError as error:
+        raise TrainingError(f"run {spec.task} {spec.variant} seed {spec.seed} ({spec.model}): {error}") from None
 
 
 class TrainingViews:

@@ -17,7 +17,7 @@ from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
-from ..io import check_output_folder
+from ..io import check_output_folder, check_table_names
 from ..models import MODELS, build_classifier
 from ..training import Recipe, get_recipe
 from ..transforms import transform
@@ -117,7 +117,7 @@ def ablate(
     _warn_about_copies(sets, fingerprints, tasks[0])
     digests = {id(task): samples_digest(task) for task in tasks}  # one null control per seed: not by name
     plan = [(name, r, *run) for name, r in recipes.items() for run in _plan(tasks, specs, seed_list, modes)]
-    rows, confusion_rows = [], []
+    rows, confusion_rows, trained_under = [], [], {}
     with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: no bar off a terminal
         for recipe_name, run_recipe, task, train_variant, seed, scored in plan:
             spec = RunSpec(
@@ -134,6 +134,7 @@ def ablate(
             stored = store.record(spec.key) is not None  # trained by an earlier call: resumed
             record = execute(spec, task, tested, store, views, progress)
             linear = execute_linear(spec, task, tested, linear_store, views)
+            trained_under.setdefault(record.get("trained_on", "an older freqprobe"), set()).add(spec.key)
             for test_variant, label, run_mode in scored:
                 score = record["scores"][test_variant]
                 rows.append(
@@ -156,6 +157,7 @@ def ablate(
                     bar.write(_log_line(rows[-1], "stored run" if stored else f"{record['train_seconds']:.1f} s train"))
             bar.update()
     result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+    _warn_about_mixed_settings(trained_under)
     below = result.table[(result.table["task"] != NULL_CONTROL) & (result.table["ci_high"] < result.table["chance"])]
     if len(below):
         worst = below.loc[below["accuracy"].idxmin()]
@@ -189,6 +191,18 @@ def ablate(
     return result
 
 
+def _warn_about_mixed_settings(trained_under: dict[str, set[str]]) -> None:
+    """A resumed study whose runs were trained under different devices or CPU thread counts
+    mixes numbers that would differ in their last digits if trained under one."""
+    if len(trained_under) > 1:
+        listed = "; ".join(f"{len(keys)} on {setting}" for setting, keys in sorted(trained_under.items()))
+        warnings.warn(
+            f"this study's runs were trained under different settings ({listed}): each is reproducible only under "
+            "its own; for numbers that all repeat exactly, run the study again into a new folder",
+            stacklevel=3,
+        )
+
+
 def _warn_about_copies(sets: dict[str, ImageSet], fingerprints: tuple[str, ...], task: Task) -> None:
     """Warn about two sets that hold the same images, and about test images whose exact
     copy is trained under another class (twins kept on one side of the split are fine)."""
@@ -217,6 +231,7 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
         raise FreqprobeError(f"names must be {len(loaded)} distinct names (real first), got {names}")
     if any("|" in name for name in names):  # pairwise tasks are named pair:A|B
         raise FreqprobeError(f"names must not contain '|', got {names}")
+    check_table_names(names, "set name")
     return dict(zip(names, loaded))
 
 

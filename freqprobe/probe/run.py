@@ -252,10 +252,21 @@ def _check_outputs(models: Sequence[nn.Module], observers: Sequence[str], decide
                    x: Tensor) -> None:  # fmt: skip
     with torch.inference_mode():
         for observer, net in zip(observers, models):
-            outputs = net(x)
-            if not isinstance(outputs, Tensor):
-                raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
-            deciders[observer].check_outputs(outputs, observer)
+            deciders[observer].check_outputs(_scores(net, x, None, observer), observer)
+
+
+def _scores(net: nn.Module, x: Tensor, index: Tensor | None, observer: str) -> Tensor:
+    """``net``'s scores for the batch ``x``: a tensor with one row per image, or a one-line error."""
+    outputs = net(x, index) if isinstance(net, ThroughVariant) else net(x)
+    if not isinstance(outputs, Tensor):
+        raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
+    if outputs.ndim == 0 or len(outputs) != len(x):
+        rows = "a scalar" if outputs.ndim == 0 else f"{len(outputs)} rows"
+        raise FreqprobeError(
+            f"model {observer} returned {rows} of scores for a batch of {len(x)} images; it must return one row "
+            "per image, shape (N, K)"
+        )
+    return outputs
 
 
 def undefined_decisions(outputs: Tensor) -> Tensor:
@@ -282,7 +293,7 @@ def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, 
                 for observer, net in models.items():
                     # a copy per model: one that edits its input in place cannot change what the next sees
                     copy = distorted.clone()
-                    outputs = net(copy, index) if isinstance(net, ThroughVariant) else net(copy)
+                    outputs = _scores(net, copy, index, observer)
                     undefined[observer] += int(undefined_decisions(outputs))
                     decided = deciders[observer].decide(outputs).cpu()
                     decisions[observer, condition.distortion, condition.label].append(decided)

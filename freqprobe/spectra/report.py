@@ -36,7 +36,7 @@ from ..data.sizing import CROP_HINT
 from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
-from ..io import write_arrays_and_settings, write_table
+from ..io import check_table_names, write_arrays_and_settings, write_table
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
 from .peaks import MAX_PEAKS, MIN_SCORE
@@ -197,6 +197,7 @@ def spectrum(
         names = [str(name) for name in names]
         if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
             raise FreqprobeError(f"names must be {1 + len(fakes)} distinct names, one per set; got {names}")
+        check_table_names(names, "set name")
     sets = [_as_image_set(source) for source in (real, *fakes)]
     names = default_set_names(sets[0], sets[1:]) if names is None else names
     _check_sets(names, sets)
