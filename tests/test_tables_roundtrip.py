@@ -56,7 +56,8 @@ def test_spectrum_tables_read_back(tmp_path) -> None:
 def test_attribution_tables_read_back(tmp_path) -> None:
     real, fake = study_sets()
     study = fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, progress=False, null=False)
-    report = fp.attribute(study, real, fake, bands=4, methods=("ablation",), n_images=8, device="cpu")
+    report = fp.attribute(study, real, fake, bands=4, methods=("ablation",), pixel_methods=("gradcam",), n_images=8,
+                          device="cpu")  # fmt: skip
     report.save(tmp_path / "attribution")
     assert_reads_back(tmp_path / "attribution", {"bands.csv": report.bands, "sensitivity.csv": report.sensitivity})
 
@@ -89,19 +90,22 @@ def test_probe_and_consistency_tables_read_back(labelled, tmp_path) -> None:
     assert_reads_back(tmp_path / "consistency", {f"{name}.csv": getattr(again, name) for name in names})
 
 
-def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys) -> None:
+def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys, monkeypatch) -> None:
     """The command line (demo, ablate, spectrum, attribute, probe, consistency): every CSV it
     writes reads back by default as it reads as text: no value turns into a missing one,
     and text columns keep their text."""
+    monkeypatch.setattr("freqprobe.cli.demo.DEMO_VARIANTS", ("original", "lowpass:0.15"))  # every table, less work
+    monkeypatch.setattr("freqprobe.cli.demo.DEMO_BAND_METHODS", ("ablation",))
     demo = tmp_path / "demo"
-    assert main(["demo", "--n", "48", "--size", "32", "--seeds", "1", "--device", "cpu", "--out", str(demo)]) == 0
+    assert main(["demo", "--n", "40", "--size", "16", "--seeds", "1", "--device", "cpu", "--out", str(demo)]) == 0
     sets = ["--real", str(demo / "real.npz"), "--fake", str(demo / "generated.npz")]
     label_map = tmp_path / "map.json"
     label_map.write_text('{"cat": [0], "dog": [1]}')
     commands = [
         ["ablate", *sets, "--seeds", "1", "--epochs", "1", "--out", str(tmp_path / "ablate")],
         ["spectrum", *sets, "--out", str(tmp_path / "spectrum")],
-        ["attribute", *sets, "--model", str(demo / "ablation"), "--methods", "ablation", "--n-images", "8",
+        ["attribute", *sets, "--model", str(demo / "ablation"), "--methods", "ablation", "--pixel-methods", "gradcam",
+         "--bands", "4", "--n-images", "8",
          "--out", str(tmp_path / "attribute")],
         ["probe", "--model", str(demo / "ablation"), "--data", str(labelled), "--label-map", str(label_map),
          "--distortions", "contrast", "--out", str(tmp_path / "probe")],
