@@ -7,6 +7,11 @@ class FreqprobeError(ValueError):
     """Bad input to freqprobe: the message names the culprit and what was expected."""
 
 
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (a user's code can raise anything, in many lines)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 class SpecError(FreqprobeError):
     """A transform spec string that cannot be parsed or is out of range."""
 

@@ -35,6 +35,8 @@ def check_output_folder(path: str | os.PathLike, what: str = "out", *, try_writi
     """Refuse, before any work, an output folder that cannot be made or written: a file in
     its place or above it, or (``try_writing``) a folder this process may not write in.
     Creates nothing; returns ``path`` as a ``Path``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise FreqprobeError(f"{what} must be a folder path, got {type(path).__name__}")
     folder = Path(path)
     existing = folder
     while not existing.exists() and existing.parent != existing:

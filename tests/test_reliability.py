@@ -315,3 +315,18 @@ def test_a_table_holding_a_missing_value_word_is_never_written(tmp_path) -> None
     with pytest.raises(FreqprobeError, match="column set holds 'NA', which pandas.read_csv"):
         write_table(pd.DataFrame({"set": ["real", "NA"], "x": [1, 2]}), tmp_path / "t.csv")
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_probe_refuses_observer_and_class_names_pandas_reads_as_missing(labelled, tmp_path) -> None:
+    with pytest.raises(FreqprobeError, match="observer name 'NA'"):
+        fp.probe({"NA": FirstRowOnly()}, labelled, distortions=["contrast"], device="cpu")
+    (labelled / "cat").rename(labelled / "null")
+    with pytest.raises(FreqprobeError, match="class 'null'"):
+        fp.probe(FirstRowOnly(), labelled, distortions=["contrast"], device="cpu")
+
+
+def test_a_generated_set_named_like_a_missing_value_gets_a_safe_default_name(tmp_path) -> None:
+    real, fake = sets()
+    np.savez(tmp_path / "NA.npz", arr_0=fake.images.permute(0, 2, 3, 1).numpy())
+    report = fp.spectrum(real, tmp_path / "NA.npz", device="cpu")
+    assert report.names == ["real", "set-NA"]

@@ -90,9 +90,14 @@ def ablate(
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
     seed_list = _seed_list(seeds)
+    if not isinstance(model, str):
+        raise FreqprobeError(f"model must be fast, resnet18 or module:factory (a name: ablate builds and trains it), "
+                             f"got {type(model).__name__}")  # fmt: skip
     sets = _named_sets(real, fakes, names)
     size = next(iter(sets.values())).size
     variants = [variants] if isinstance(variants, str) else variants
+    if not isinstance(variants, Sequence) or not all(isinstance(v, str) for v in variants):
+        raise FreqprobeError(f"variants must be a transform spec or a list of them, got {variants!r}")
     parsed = {str(t): t for t in (transform(v, size=size) for v in variants)}  # errors now, before training
     if not parsed:
         raise FreqprobeError("give at least one variant")
@@ -273,11 +278,13 @@ def _recipes(recipe) -> dict[str, Recipe]:
     """Recipes by their labels, from a name, a ``Recipe``, a sequence of them or a dict."""
     if isinstance(recipe, Mapping):
         recipes = {str(name): get_recipe(r) for name, r in recipe.items()}
-    else:
+    elif isinstance(recipe, (str, Recipe)) or (isinstance(recipe, Sequence) and recipe):
         recipes = {}
         for item in [recipe] if isinstance(recipe, (str, Recipe)) else list(recipe):
             r = get_recipe(item)
             recipes.setdefault(item if isinstance(item, str) else r.label, r)
+    else:
+        raise FreqprobeError(f"recipe must be a name, a Recipe, or a list or dict of them, got {recipe!r}")
     if not recipes:
         raise FreqprobeError("give at least one recipe")
     return recipes

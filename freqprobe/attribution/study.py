@@ -210,10 +210,12 @@ def attribute(
                     gain_model, labelled.batches(with_references=True), method,
                     shapley_samples=shapley_samples, ig_steps=ig_steps, max_batch=batch_size,
                 )  # fmt: skip
-            per_image[method] = values.numpy()
+            per_image[method] = finite(values.numpy(), f"{method} band attributions")
         table = layout.table(height, width)
         bands_table = importance_table(per_image, labelled.labels.numpy(), table, bootstrap, sample_seed)
         sensitivity = fourier_sensitivity(scores, labelled.batches(with_labels=True), height, width)
+        if not torch.isfinite(sensitivity).all():
+            raise FreqprobeError("the Fourier sensitivity is NaN or infinite: the model's gradients are not finite; check the model")
         maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
         maps.update({f"band_{method}": values for method, values in per_image.items()})
         with seeded(sample_seed, device):  # SmoothGrad's noise too
@@ -250,6 +252,18 @@ def attribute(
                 heatmap_eps=heatmap_eps, heatmap_images=[len(s) for s in shown], clean_error=clean_errors.tolist()
             )
         return AttributionReport(bands_table, _profile_table(sensitivity), maps, settings)
+
+
+def finite(values: np.ndarray, what: str) -> np.ndarray:
+    """``values``, or a one-line error when any is NaN or infinite (never a number in a table)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        images = int(bad.reshape(len(bad), -1).any(axis=1).sum()) if bad.ndim > 1 else int(bad.sum())
+        raise FreqprobeError(
+            f"{what} are NaN or infinite for {images} of {len(values)} images: the model's outputs are not finite "
+            "numbers on them; check the model"
+        )
+    return values
 
 
 def check_options(

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
 from ..io import check_output_folder
 from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_output_folder(args.out, "--out")
             args.run(args)
         except (FreqprobeError, OSError) as err:
-            print(f"freqprobe {args.command}: error: {err}", file=sys.stderr)
+            print(f"freqprobe {args.command}: error: {one_line(err)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(

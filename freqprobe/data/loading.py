@@ -92,7 +92,7 @@ def load_images(
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}")
 
     if isinstance(source, (np.ndarray, Tensor)):

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
 
 
 class CallableModel(nn.Module):
@@ -91,12 +91,12 @@ def build_from_factory(name: str, **arguments) -> nn.Module:
         where = f"{err}; searched sys.path and the current folder {os.getcwd()}"
         raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({where})") from None
     except (ImportError, AttributeError) as err:
-        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
+        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({one_line(err)})") from None
     call = f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
     try:
         model = factory(**arguments)
     except Exception as err:  # a user's factory can fail in any way
-        raise FreqprobeError(f"model {name!r}: {call} failed: {err}") from None
+        raise FreqprobeError(f"model {name!r}: {call} failed: {one_line(err)}") from None
     if not isinstance(model, nn.Module):
         raise FreqprobeError(f"model {name!r}: the factory returned {type(model).__name__}, not an nn.Module")
     return model

@@ -17,7 +17,9 @@ from .._version import __version__
 from ..ablation.tasks import NULL_CONTROL
 from ..data import ImageSet
 from ..device import resolve_device
-from ..errors import DataError, FreqprobeError
+from ..errors import DataError, FreqprobeError, one_line
+from ..io import check_table_names
+from ..validation import check_int
 from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
@@ -85,9 +87,13 @@ def probe(
     Models handed over as ``nn.Module`` are put in eval mode (and on ``device``) for the
     probe and given back as they came: train/eval flags and device restored.
     """
+    check_int(batch_size, "batch_size", 1)
+    check_int(seed, "seed")
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
+    check_table_names(observers, "observer name")
+    check_table_names(labelled.class_names, "class")
     conditions = parse_conditions(distortions, preset, seed)
     check_conditions(conditions, *labelled.images.size)
     variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
@@ -257,7 +263,11 @@ def _check_outputs(models: Sequence[nn.Module], observers: Sequence[str], decide
 
 def _scores(net: nn.Module, x: Tensor, index: Tensor | None, observer: str) -> Tensor:
     """``net``'s scores for the batch ``x``: a tensor with one row per image, or a one-line error."""
-    outputs = net(x, index) if isinstance(net, ThroughVariant) else net(x)
+    try:
+        outputs = net(x, index) if isinstance(net, ThroughVariant) else net(x)
+    except Exception as error:  # a user's model can fail in any way
+        shape = tuple(x.shape)
+        raise FreqprobeError(f"model {observer} fails on a {shape} batch of images: {one_line(error)}") from None
     if not isinstance(outputs, Tensor):
         raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
     if outputs.ndim == 0 or len(outputs) != len(x):

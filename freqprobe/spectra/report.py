@@ -37,6 +37,7 @@ from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
 from ..io import check_table_names, write_arrays_and_settings, write_table
+from ..validation import check_int
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
 from .peaks import MAX_PEAKS, MIN_SCORE
@@ -187,8 +188,8 @@ def spectrum(
     """
     check_window(window)
     check_denoiser(denoiser)
-    if batch_size is not None and batch_size < 1:
-        raise FreqprobeError(f"batch_size={batch_size} must be >= 1")
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", 1)
     if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
         raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
     if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):

@@ -62,6 +62,6 @@ def get_recipe(recipe: Recipe | str) -> Recipe:
     """A ``Recipe`` from itself or its name."""
     if isinstance(recipe, Recipe):
         return recipe
-    if recipe not in RECIPES:
+    if not isinstance(recipe, str) or recipe not in RECIPES:
         raise FreqprobeError(f"unknown recipe {recipe!r}; choose {', '.join(RECIPES)} or pass a Recipe")
     return RECIPES[recipe]
