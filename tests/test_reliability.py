@@ -330,3 +330,78 @@ def test_a_generated_set_named_like_a_missing_value_gets_a_safe_default_name(tmp
     np.savez(tmp_path / "NA.npz", arr_0=fake.images.permute(0, 2, 3, 1).numpy())
     report = fp.spectrum(real, tmp_path / "NA.npz", device="cpu")
     assert report.names == ["real", "set-NA"]
+
+
+# --- siblings: arguments of the wrong type, user models that fail ---------------------------------
+
+
+class Raises(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied\n(64x3 and 5x2)")
+
+
+class NaNScores(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x), 2), float("nan"))
+
+
+ABLATE_ARGUMENTS = [
+    ({"out": 123}, "out must be a folder path"),
+    ({"variants": None}, "variants must be"),
+    ({"variants": [1]}, "variants must be"),
+    ({"test_size": "a"}, "test_size"),
+    ({"split_seed": "a"}, "seed must be an int"),
+    ({"split_seed": 1.5}, "seed must be an int"),
+    ({"recipe": 123}, "recipe must be"),
+    ({"recipe": {}}, "at least one recipe"),
+    ({"model": Raises()}, "model must be fast, resnet18 or module:factory"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "reason"), ABLATE_ARGUMENTS, ids=lambda a: str(a)[:30])
+def test_ablate_arguments_of_the_wrong_type_are_one_line(arguments, reason, monkeypatch) -> None:
+    monkeypatch.setattr(runs, "train_classifier", lambda *a, **k: pytest.fail("trained despite bad input"))
+    real, fake = sets()
+    options = {"variants": ["original"], "seeds": 1, "recipe": FAST, "progress": False, **arguments}
+    with pytest.raises(FreqprobeError, match=reason) as error:
+        fp.ablate(real, fake, **options)
+    one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("call", "reason"),
+    [
+        (lambda real, fake, data: fp.spectrum(real, fake, batch_size=1.5), "batch_size must be an int"),
+        (lambda real, fake, data: fp.load_images(np.zeros((2, 8, 8, 3), np.uint8), workers=True), "workers"),
+        (lambda real, fake, data: fp.probe(FirstRowOnly(), data, seed="x"), "seed must be an int"),
+        (lambda real, fake, data: fp.probe(FirstRowOnly(), data, batch_size=0), "batch_size must be an int >= 1"),
+        (lambda real, fake, data: fp.probe(Raises(), data, device="cpu"), "fails on a .* mat1 and mat2 .* 5x2"),
+        (lambda real, fake, data: fp.attribute(Raises(), real, fake, bands=4, device="cpu"), "fails on .* 5x2"),
+        (lambda real, fake, data: fp.attribute(NaNScores(), real, fake, bands=4, device="cpu"), "NaN or infinite"),
+        (lambda real, fake, data: fp.transform("blur:1e9"), "sigma=1000000000.0 must be in"),
+        (lambda real, fake, data: fp.transform("noise:inf"), "std=inf must be a finite number"),
+    ],
+    ids=["spectrum-batch", "workers", "probe-seed", "probe-batch", "probe-raises", "attribute-raises", "attribute-nan",
+         "blur", "noise"],
+)  # fmt: skip
+def test_other_bad_arguments_and_failing_models_are_one_line(call, reason, labelled) -> None:
+    real, fake = sets()
+    with pytest.raises(FreqprobeError, match=reason) as error:
+        call(real, fake, labelled)
+    one_line(error)
+
+
+def test_attribution_stops_on_a_model_whose_outputs_turn_nan_on_some_images() -> None:
+    class NaNOnBright(nn.Module):  # finite on the two-image check, NaN on bright images
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean = x.mean(dim=(1, 2, 3))
+            out = torch.stack([mean, -mean], dim=1)
+            return torch.where((mean > 0.5)[:, None], torch.full_like(out, float("nan")), out)
+
+    real, fake = sets()
+    fake = fp.ImageSet(torch.cat([fake.images[:2] // 4, fake.images[2:] // 2 + 128]))
+    real = fp.ImageSet(real.images // 4)
+    with pytest.raises(FreqprobeError, match="band attributions are NaN or infinite for") as error:
+        fp.attribute(NaNOnBright(), real, fake, bands=4, methods=["ablation"], pixel_methods=[], n_images=8,
+                     device="cpu")  # fmt: skip
+    one_line(error)
