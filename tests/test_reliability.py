@@ -405,3 +405,27 @@ def test_attribution_stops_on_a_model_whose_outputs_turn_nan_on_some_images() ->
         fp.attribute(NaNOnBright(), real, fake, bands=4, methods=["ablation"], pixel_methods=[], n_images=8,
                      device="cpu")  # fmt: skip
     one_line(error)
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["ablate", "--real", "missing", "--fake", "missing", "--variants", "lowpass:9"], "cutoff=9.0 is outside"),
+        (["ablate", "--real", "missing", "--fake", "missing", "--seeds", "0"], "--seeds must be >= 1"),
+        (["ablate", "--real", "missing", "--fake", "missing", "--test-size", "1.5"], "--test-size must be"),
+        (["spectrum", "--real", "missing", "--fake", "missing", "--window", "x"], "unknown window 'x'"),
+        (["spectrum", "--real", "missing", "--fake", "missing", "--max-peaks", "0"], "max_peaks=0"),
+        (["probe", "--model", "synthetic:tiny_net_2", "--data", "missing", "--distortions", "zzz"], "zzz"),
+    ],
+    ids=["ablate-variant", "ablate-seeds", "ablate-test-size", "spectrum-window", "spectrum-peaks", "probe-distortion"],
+)
+def test_bad_options_fail_before_the_images_are_read(argv, reason, tmp_path, capsys) -> None:
+    """The inputs do not exist: an error about the option proves it was checked first."""
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and reason in err, err
+
+
+def test_demo_with_bad_seeds_writes_nothing(tmp_path) -> None:
+    assert main(["demo", "--seeds", "0", "--n", "40", "--size", "16", "--out", str(tmp_path / "demo")]) == 2
+    assert not (tmp_path / "demo").exists()

@@ -89,12 +89,12 @@ def probe(
     """
     check_int(batch_size, "batch_size", 1)
     check_int(seed, "seed")
+    conditions = parse_conditions(distortions, preset, seed)  # bad distortions fail before the images load
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
     check_table_names(observers, "observer name")
     check_table_names(labelled.class_names, "class")
-    conditions = parse_conditions(distortions, preset, seed)
     check_conditions(conditions, *labelled.images.size)
     variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
     make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading

@@ -130,6 +130,18 @@ def _as_image_set(source: ImageSource) -> ImageSet:
     return source if isinstance(source, ImageSet) else load_images(source)
 
 
+def check_options(window: str, denoiser: str, min_score: float, max_peaks: int, batch_size: int | None) -> None:
+    """One-line errors for bad options, before any image is read (the command line checks first)."""
+    check_window(window)
+    check_denoiser(denoiser)
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", 1)
+    if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
+        raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
+    if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
+        raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
+
+
 def _check_sets(names: Sequence[str], sets: Sequence[ImageSet]) -> None:
     sizes = {name: images.size for name, images in zip(names, sets)}
     if len(set(sizes.values())) > 1:
@@ -186,14 +198,7 @@ def spectrum(
         >>> sorted(set(report.table["set"])), report.table.columns[:3].tolist()
         (['generated', 'real'], ['set', 'f', 'power'])
     """
-    check_window(window)
-    check_denoiser(denoiser)
-    if batch_size is not None:
-        check_int(batch_size, "batch_size", 1)
-    if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
-        raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
-    if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
-        raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
+    check_options(window, denoiser, min_score, max_peaks, batch_size)
     if names is not None:
         names = [str(name) for name in names]
         if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
