@@ -289,7 +289,8 @@ def test_a_variant_that_blanks_the_images_warns() -> None:
 def test_the_default_model_is_never_the_null_controls(high_frequency_study) -> None:
     with pytest.raises(FreqprobeError, match="no model trained on 'original'"):
         high_frequency_study.model("original")  # only the null control trained on the originals here
-    assert high_frequency_study.model("original", task="real-vs-real") is not None
+    null_model = high_frequency_study.model("original", task="real-vs-real")
+    assert null_model.class_names == ("real/A", "real/B")  # the real set's two halves, by name
 
 
 def test_missed_by_network_needs_a_linear_probe_that_beats_chance() -> None:

@@ -82,7 +82,17 @@ def test_whitened_default_finds_a_sinusoid_below_two_grey_levels_on_every_seed()
 
 def test_a_network_that_misses_what_the_linear_probe_finds_is_flagged(jpeg_study) -> None:
     missed = jpeg_study.missed_by_network
-    assert "plain" in set(missed["recipe"]) and "real-vs-real" not in set(missed["task"])
+    assert "plain" in set(missed["recipe"]) and set(missed["task"]) == {"binary"}  # the null control: next test
+
+
+def test_the_null_control_is_never_flagged_as_missed_even_when_its_linear_probe_beats_it() -> None:
+    """The exclusion itself: a null-control row that meets every other condition stays out."""
+    row = {"variant": "original", "seed": 0, "mode": "retrain", "recipe": "whitened", "n_test": 200,
+           "accuracy": 0.5, "p_value": 0.5, "auc": 0.5, "chance": 0.5, "linear_accuracy": 0.9,
+           "linear_ci_low": 0.85, "linear_ci_high": 0.93, "linear_auc": 0.95}  # fmt: skip
+    table = pd.DataFrame([{**row, "task": "binary"}, {**row, "task": "real-vs-real", "variant": "real-vs-real"}])
+    missed = fp.AblationResult(table, pd.DataFrame()).missed_by_network
+    assert list(missed["task"]) == ["binary"]
 
 
 def test_recipes_run_side_by_side_and_each_model_is_reachable(jpeg_study) -> None:
