@@ -106,7 +106,7 @@ class SpectrumReport(TableDisplay):
         missing = [n for n in (*(f"{t}.csv" for t in TABLES), "maps.npz", "settings.json") if not (folder / n).exists()]
         if missing:
             raise DataError(f"{folder}: not a spectrum run folder (missing {', '.join(missing)})")
-        tables = {name: pd.read_csv(folder / f"{name}.csv", keep_default_na=False, na_values=[""]) for name in TABLES}
+        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
         with np.load(folder / "maps.npz") as archive:
             maps = {key: archive[key] for key in archive.files}
         settings = json.loads((folder / "settings.json").read_text())
