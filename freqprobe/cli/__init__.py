@@ -16,8 +16,9 @@ from .._version import __version__
 from ..errors import FreqprobeError, one_line
 from ..io import check_output_folder
 from . import ablate, attribute, consistency, demo, info, probe, spectrum, transforms
+from . import augment, compare, drift, study
 
-COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, info, transforms)
+COMMANDS = (demo, ablate, spectrum, attribute, probe, consistency, compare, drift, augment, study, info, transforms)
 
 
 class _Parser(argparse.ArgumentParser):

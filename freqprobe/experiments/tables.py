@@ -1,0 +1,16 @@
+"""Reading the tables of an experiment's run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import FreqprobeError
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A saved CSV (the strings ``null``, ``NA`` … stay strings); a missing one is a one-line error."""
+    if not path.is_file():
+        raise FreqprobeError(f"{path.parent}: no {path.name} (not {what})")
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
