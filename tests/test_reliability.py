@@ -162,6 +162,9 @@ COMMANDS_WITH_OUT = [
     ["probe", "--model", "missing.pt", "--data", "missing", "--distortions", "contrast"],
     ["consistency", "missing.csv"],
     ["demo", "--n", "0"],
+    ["compare", "--set", "missing", "--set", "missing"],
+    ["drift", "--real", "missing", "--generation", "missing"],
+    ["augment", "--real", "missing", "--generated", "missing", "--test", "missing"],
 ]
 
 
@@ -173,6 +176,20 @@ def test_every_command_checks_out_before_reading_its_inputs(argv, tmp_path, caps
         assert main([*argv, "--out", str(out)]) == 2
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and f"--out {out}" in err, err  # the out folder, not the missing inputs
+
+
+def test_a_study_file_checks_its_out_and_figures_folders_before_any_work(tmp_path, monkeypatch) -> None:
+    from freqprobe.experiments.studies import run_study
+
+    monkeypatch.setattr("freqprobe.data.demo_sets", lambda *a, **k: pytest.fail("sets built before the check"))
+    (tmp_path / "file").write_text("")
+    study = 'out = "file/run"\n[sets]\nreal = {{ demo = "real", n = 40, size = 16 }}\n{}[analyses.spectrum]\nsets = ["real"]\n'
+    (tmp_path / "a.toml").write_text(study.format(""))
+    with pytest.raises(FreqprobeError, match="out .*file is a file, not a folder"):
+        run_study(tmp_path / "a.toml", progress=False)
+    (tmp_path / "b.toml").write_text(study.format("").replace('out = "file/run"', 'out = "run"\nfigures = "file/figs"'))
+    with pytest.raises(FreqprobeError, match="figures .*file is a file, not a folder"):
+        run_study(tmp_path / "b.toml", progress=False)
 
 
 # --- silent nonsense: non-finite outputs ---------------------------------------------------
@@ -429,3 +446,13 @@ def test_bad_options_fail_before_the_images_are_read(argv, reason, tmp_path, cap
 def test_demo_with_bad_seeds_writes_nothing(tmp_path) -> None:
     assert main(["demo", "--seeds", "0", "--n", "40", "--size", "16", "--out", str(tmp_path / "demo")]) == 2
     assert not (tmp_path / "demo").exists()
+
+
+def test_a_tiny_training_set_never_gets_batches_of_one_image() -> None:
+    """8 training images used to give batches of 1, which BatchNorm refuses with a traceback."""
+    assert Recipe().schedule(8)[0] == 2
+    with pytest.raises(FreqprobeError, match="batch_size >= 2"):
+        Recipe(batch_size=1)
+    real, fake = sets(n=8)
+    result = fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, progress=False, null=False)
+    assert result.table["n_train"].iloc[0] < 16  # n_train // 8 < 2

@@ -16,6 +16,21 @@ from freqprobe.training import Recipe
 from synthetic import planted_sets
 
 FAST = Recipe(epochs=1, min_steps=4)
+STUDY = """
+out = "study"
+device = "cpu"
+[sets]
+real = { demo = "real", n = 40, size = 16 }
+generated = { demo = "generated", n = 40, size = 16 }
+[analyses.spectrum]
+sets = ["real", "generated"]
+[analyses.ablation]
+kind = "ablate"
+fakes = ["generated"]
+seeds = 1
+recipe = { epochs = 1, min_steps = 4 }
+progress = false
+"""
 
 
 def assert_reads_back(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -43,6 +58,32 @@ def test_ablate_tables_read_back(k, tmp_path) -> None:
         tables |= {"confusion.csv": result.confusion, "per_class.csv": result.per_class, "pairwise.csv": result.pairwise}
     assert (result.table["task"] == "real-vs-real").sum() == 2  # the null control is in it, by name
     assert_reads_back(tmp_path, tables)
+
+
+def study_tables(study: fp.AblationResult) -> dict[str, pd.DataFrame]:
+    """The tables an ablate study writes into its folder."""
+    tables = {"results.csv": study.table, "summary.csv": study.summary}
+    if not study.confusion.empty:
+        tables |= {"confusion.csv": study.confusion, "per_class.csv": study.per_class}
+    if not study.pairwise.empty:
+        tables["pairwise.csv"] = study.pairwise
+    return tables
+
+
+def test_compare_drift_and_augment_tables_read_back(tmp_path) -> None:
+    from test_experiments_augment import two_classes
+
+    sets, names = study_sets(3), ["real", "g1", "g2"]
+    options = {"seeds": 1, "recipe": FAST, "names": names, "progress": False, "device": "cpu"}
+    comparison = fp.compare(sets, ["original"], out=tmp_path / "compare", **options)
+    assert_reads_back(tmp_path / "compare", {"matrix.csv": comparison.table, **study_tables(comparison.study)})
+    assert "real-vs-real" in set(comparison.table["variant"])
+    drifted = fp.drift(sets[0], sets[1:], ["original"], out=tmp_path / "drift", **options)
+    assert_reads_back(tmp_path / "drift", {"drift.csv": drifted.table, **study_tables(drifted.study)})
+    augmented = fp.augment_vs_replace(two_classes(20, 0), two_classes(20, 1), two_classes(20, 2), ratios=(1.0,),
+                                      seeds=1, recipe=FAST, device="cpu", progress=False)  # fmt: skip
+    augmented.save(tmp_path / "augment")
+    assert_reads_back(tmp_path / "augment", {"augment.csv": augmented.table, "augment_summary.csv": augmented.summary})
 
 
 def test_spectrum_tables_read_back(tmp_path) -> None:
@@ -91,7 +132,8 @@ def test_probe_and_consistency_tables_read_back(labelled, tmp_path) -> None:
 
 
 def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys, monkeypatch) -> None:
-    """The command line (demo, ablate, spectrum, attribute, probe, consistency): every CSV it
+    """The command line (demo, ablate, spectrum, attribute, probe, consistency, compare, drift,
+    augment, run): every CSV it
     writes reads back by default as it reads as text: no value turns into a missing one,
     and text columns keep their text."""
     monkeypatch.setattr("freqprobe.cli.demo.DEMO_VARIANTS", ("original", "lowpass:0.15"))  # every table, less work
@@ -110,6 +152,15 @@ def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys, 
         ["probe", "--model", str(demo / "ablation"), "--data", str(labelled), "--label-map", str(label_map),
          "--distortions", "contrast", "--out", str(tmp_path / "probe")],
     ]  # fmt: skip
+    grid = ["--seeds", "1", "--epochs", "1", "--device", "cpu"]
+    commands += [
+        ["compare", "--set", sets[1], "--set", sets[3], *grid, "--out", str(tmp_path / "compare")],
+        ["drift", "--real", sets[1], "--generation", sets[3], *grid, "--out", str(tmp_path / "drift")],
+        ["augment", "--real", str(labelled), "--generated", str(labelled), "--test", str(labelled), "--ratios", "1",
+         "--seeds", "1", "--device", "cpu", "--out", str(tmp_path / "augment")],
+        ["run", str(tmp_path / "study.toml")],
+    ]  # fmt: skip
+    (tmp_path / "study.toml").write_text(STUDY)
     for argv in commands:
         assert main(argv) == 0, capsys.readouterr().err
     assert main(["consistency", str(tmp_path / "probe" / "trials.csv"), "--out", str(tmp_path / "consistency")]) == 0
