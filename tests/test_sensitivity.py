@@ -270,11 +270,14 @@ def test_the_linear_probe_is_fitted_once_per_task_and_variant(monkeypatch, tmp_p
     run = lambda: fp.ablate(real, fake, ["original", "highpass:0.1"], seeds=2, mode=("retrain", "probe"),
                             recipe=quick, out=tmp_path, progress=False)  # fmt: skip
     result = run()
-    assert len(fits) == 3  # binary on original, binary on highpass:0.1, null on original
-    assert len(list((tmp_path / "linear").glob("*.json"))) == 3
-    assert result.table.groupby(["task", "variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
+    assert len(fits) == 4  # binary on original, binary on highpass:0.1, the null control's halves of each seed
+    assert len(list((tmp_path / "linear").glob("*.json"))) == 4
+    binary = result.table[result.table["task"] == "binary"]
+    assert binary.groupby(["variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
+    null = result.table[result.table["task"] == "real-vs-real"]
+    assert null.groupby("seed")["linear_accuracy"].nunique().eq(1).all()  # one per seed, shared by recipes
     run()
-    assert len(fits) == 3
+    assert len(fits) == 4  # none more: the resumed study reuses every stored fit
 
 
 def test_whitening_and_standardisation_see_training_images_only(monkeypatch) -> None:

@@ -43,7 +43,7 @@ def kappa_from_counts(n: ArrayLike, right_a: ArrayLike, right_b: ArrayLike, agre
         kappa = np.where(degenerate, np.nan, (observed - expected) / (1 - expected))
     reason = [_undefined(a, b) for a, b in zip(p1.tolist(), p2.tolist())]
     return {"observed": observed, "expected": expected, "kappa": kappa, "accuracy_a": p1, "accuracy_b": p2,
-            "reason": np.array(reason, dtype=object)}  # fmt: skip
+            "reason": pd.array(reason, dtype="str")}  # fmt: skip  # missing where defined, as a CSV reads back
 
 
 def _undefined(accuracy_a: float, accuracy_b: float) -> str | None:
