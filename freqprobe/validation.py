@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 
 from .errors import FreqprobeError
@@ -21,11 +20,4 @@ def check_fraction(value, name: str) -> float:
     """``value`` as a ``float`` strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < float(value) < 1:
         raise FreqprobeError(f"{name} must be a number in (0, 1), got {value!r}")
-    return float(value)
-
-
-def check_finite(value, name: str) -> float:
-    """``value`` as a finite ``float``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise FreqprobeError(f"{name} must be a finite number, got {value!r}")
     return float(value)
