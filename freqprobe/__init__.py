@@ -15,7 +15,19 @@ from .experiments import (
     drift,
     realism_guidance,
 )
-from .probe import ProbeReport, error_consistency, probe, shape_bias
+from .generative import DiffusionClassifier, diffusion_classifier
+from .probe import (
+    BenchmarkReport,
+    FourierHeatmapReport,
+    ProbeReport,
+    benchmark,
+    error_consistency,
+    fourier_heatmap,
+    probe,
+    shape_bias,
+)
+from .report import RunReport
+from .report import report as html_report
 from .spectra import SpectrumReport, spectrum
 from .transforms import Transform, transform
 
@@ -23,20 +35,28 @@ __all__ = [
     "AblationResult",
     "AttributionReport",
     "AugmentResult",
+    "BenchmarkReport",
     "CompareResult",
+    "DiffusionClassifier",
     "DriftResult",
+    "FourierHeatmapReport",
     "ImageSet",
     "ProbeReport",
+    "RunReport",
     "SpectrumReport",
     "Transform",
     "__version__",
     "ablate",
     "attribute",
     "augment_vs_replace",
+    "benchmark",
     "compare",
     "demo_sets",
+    "diffusion_classifier",
     "drift",
     "error_consistency",
+    "fourier_heatmap",
+    "html_report",
     "load_images",
     "probe",
     "realism_guidance",

@@ -1,9 +1,9 @@
-"""How results show themselves: a short ``repr`` in a terminal, the table as HTML in Jupyter."""
+"""How results show themselves: a short ``repr`` in a terminal; in Jupyter, the view a run
+folder's ``report.html`` gives them (figures and sortable tables, ``freqprobe.report``)."""
 
 from __future__ import annotations
 
 import abc
-import html
 from typing import ClassVar
 
 import pandas as pd
@@ -15,7 +15,7 @@ REPR_ROWS = 10
 class TableDisplay(abc.ABC):
     """Mixin for results: ``repr`` is the class, one line of ``describe()`` and the first rows
     of one table (not every attribute, which would flood a notebook); Jupyter renders the
-    table as HTML. Dataclasses using it pass ``repr=False``."""
+    result's report view. Dataclasses using it pass ``repr=False``."""
 
     #: The attribute (a DataFrame) that a terminal and a notebook show.
     shown_table: ClassVar[str] = "table"
@@ -34,5 +34,6 @@ class TableDisplay(abc.ABC):
         return f"{type(self).__name__}: {self.describe()}\n{rows}{more}"
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>{type(self).__name__}</b>: {html.escape(self.describe())}</p>"
-        return head + self._shown()._repr_html_()
+        from .report import result_report  # the report room draws figures: loaded only when shown
+
+        return result_report(self)._repr_html_()

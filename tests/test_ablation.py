@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -356,3 +357,29 @@ def test_mode_both_and_the_summary_interval_at_the_mean_accuracy() -> None:
         expected = wilson_interval(row.accuracy * row.n_test, row.n_test)  # the mean count, unrounded
         assert (row.ci_low, row.ci_high) == pytest.approx(expected, abs=1e-12)
     assert wilson_interval(41.5, 80) == pytest.approx((0.41094, 0.62485), abs=1e-5)  # between 41/80 and 42/80
+
+
+def test_a_rerun_with_fewer_variants_says_which_stored_variants_its_tables_leave_out(tmp_path: Path) -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    options = {"seeds": 1, "null": False, "progress": False, "recipe": "plain", "device": "cpu", "out": tmp_path}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp.ablate(real, fake, ["original", "lowpass:0.2"], **options)
+    with pytest.warns(UserWarning, match=r"stored runs scored on lowpass:0\.2, not among this call's variants"):
+        again = fp.ablate(real, fake, ["original"], **options)
+    assert set(again.table["variant"]) == {"original"}
+
+
+def test_an_analysis_refuses_a_folder_that_holds_another_analysis(tmp_path: Path) -> None:
+    real, fake = fp.demo_sets(n=40, size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fp.ablate(real, fake, ["original"], seeds=1, null=False, progress=False, recipe="plain", device="cpu",
+                  out=tmp_path)  # fmt: skip
+    report = fp.spectrum(real, fake, device="cpu")
+    with pytest.raises(FreqprobeError, match=r"holds the results of 'ablate' \(results.csv\); .* --out .*spectrum$"):
+        report.save(tmp_path)
+    assert not (tmp_path / "radial.csv").exists()
+    report.save(tmp_path / "spectrum")  # a folder of its own
+    with pytest.raises(FreqprobeError, match="holds the results of 'spectrum'"):
+        fp.ablate(real, fake, ["original"], seeds=1, out=tmp_path / "spectrum", device="cpu")

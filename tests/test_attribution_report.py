@@ -265,6 +265,14 @@ def test_a_kway_study_picks_the_classes_of_its_sets_and_warns_about_its_split() 
         generated = fp.attribute(study, fake, other, **options)  # two generated sets: no class is reversed
     assert [str(w.message) for w in caught if "reverse" in str(w.message)] == []
     assert generated.settings["classes"] == [1, 2] and "K-way" in generated.settings["images"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # with all of the study's sets its split is rebuilt: no warning
+        held_out = fp.attribute(study, real, other, others=[fake], **options)
+    run = study.table[(study.table["task"] == "kway")].iloc[0]
+    per_class = run["n_test"] // 3  # the K-way test split: a balanced fifth of each set
+    assert held_out.settings["n_images"] == [per_class, per_class] == [8, 8]
+    assert held_out.settings["images"].startswith("the K-way study's held-out test images (8 real, 8 fake)")
+    assert held_out.settings["classes"] == [0, 2]
 
 
 @pytest.mark.parametrize(("classes", "reason"), [((0, 5), "fake class=5 is out of range"),

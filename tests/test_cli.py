@@ -32,7 +32,8 @@ def test_demo_writes_the_sets_and_runs_a_small_study(tmp_path: Path, capsys: pyt
     with np.load(tmp_path / "real.npz") as archive:
         assert archive["arr_0"].dtype == np.uint8 and archive["arr_0"].shape == (40, 16, 16, 3)
     assert torch.equal(fp.load_images(tmp_path / "generated.npz").images, fake.images)
-    for name in ["sets.csv", "preview.png", "ablation/results.csv", "ablation/ablation.png", "spectrum/peaks.csv"]:
+    for name in ["sets.csv", "preview.png", "ablation/results.csv", "ablation/ablation.png", "spectrum/peaks.csv",
+                 "report.html"]:
         assert (tmp_path / name).stat().st_size > 0
     results = pd.read_csv(tmp_path / "ablation" / "results.csv")
     assert set(results["variant"]) == {*DEMO_VARIANTS, "real-vs-real"}

@@ -14,6 +14,7 @@ from skimage.color import rgb2gray
 from freqprobe.errors import FreqprobeError
 from freqprobe.probe import DISTORTIONS, parse_conditions
 from freqprobe.probe.distortions import BACKGROUND_GREY, grey, opponent_colours
+from freqprobe.probe.gamma import gamma_table
 from synthetic import natural_like
 
 
@@ -170,12 +171,97 @@ def opponent_colours_original(image: np.ndarray) -> np.ndarray:
     return np.einsum("ij,klj->kli", np.linalg.inv(cones_of_rgb), cones)
 
 
-def test_false_colour_is_the_original_opponent_colour_code_without_the_gamma_table() -> None:
+def false_colour_original(image: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``false_colour`` of rgeirhos/generalisation-humans-DNNs on HWC 8-bit values / 255:
+    the gamma table's entry, the opponent flip, clipping, the nearest entry's index / 255."""
+    light = table[np.round(image * 255).astype(np.uint8)]
+    flipped = np.clip(opponent_colours_original(light), 0, 1)
+    return np.abs(flipped[..., None] - table).argmin(axis=-1) / 255
+
+
+#: A display of gamma 2.2 (a plain power law), the table the reference tests pass.
+POWER_22 = (np.arange(256) / 255) ** 2.2
+
+
+def srgb_reference(v: np.ndarray) -> np.ndarray:
+    """The sRGB decoding of IEC 61966-2-1: linear below 0.04045, else a 2.4 power."""
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def random_8bit(n: int = 3, size: int = 16) -> torch.Tensor:
+    return (torch.randint(0, 256, (n, 3, size, size), generator=torch.Generator().manual_seed(0)) / 255).double()
+
+
+def false_colour_reference(x: torch.Tensor, table: np.ndarray) -> np.ndarray:
+    return np.stack([false_colour_original(image, table) for image in x.permute(0, 2, 3, 1).numpy()])
+
+
+def false_colour_of(x: torch.Tensor, monitor_gamma=None) -> np.ndarray:
+    (condition,) = parse_conditions("false-colour:False", monitor_gamma=monitor_gamma)
+    return condition(x, torch.arange(len(x))).permute(0, 2, 3, 1).numpy()
+
+
+@pytest.mark.parametrize("given", ["array", "list", "npy"])
+def test_false_colour_is_the_original_code_with_the_users_gamma_table(given: str, tmp_path) -> None:
+    np.save(tmp_path / "monitor.npy", POWER_22)
+    table = {"array": POWER_22, "list": POWER_22.tolist(), "npy": tmp_path / "monitor.npy"}[given]
+    x = random_8bit()
+    out = false_colour_of(x, table)
+    np.testing.assert_allclose(out, false_colour_reference(x, POWER_22), atol=1e-12)
+    assert np.abs(out - false_colour_of(x)).max() >= 1 / 255  # the table is used: sRGB gives other values
+
+
+def test_false_colour_by_default_is_the_original_code_on_an_srgb_display() -> None:
+    x = random_8bit()
+    expected = false_colour_reference(x, srgb_reference(np.arange(256) / 255))
+    np.testing.assert_allclose(false_colour_of(x), expected, atol=1e-12)
+    np.testing.assert_allclose(apply("false-colour:False", x).permute(0, 2, 3, 1).numpy(), expected, atol=1e-12)
+
+
+def test_the_default_gamma_table_is_the_srgb_curve() -> None:
+    table = gamma_table()
+    assert table.shape == (256,) and table[0] == 0 and table[255] == pytest.approx(1, abs=1e-12)
+    # published sRGB values: 8-bit 128 -> 0.2158605, 64 -> 0.0512695, 10 (linear part) -> 10/255/12.92
+    np.testing.assert_allclose(table[[128, 64, 10]], [0.2158605, 0.0512695, 0.0030353], atol=5e-8)
+    np.testing.assert_allclose(table, srgb_reference(np.arange(256) / 255), atol=1e-15)
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    (POWER_22[:255], r"monitor gamma table has shape \(255,\), not 256 entries"),
+    (np.r_[POWER_22[:100], POWER_22[101], POWER_22[100], POWER_22[102:]], "is not increasing .entry 101 "),
+    (np.where(np.arange(256) == 7, np.nan, POWER_22), "has NaN or infinite entries"),
+    (100 * POWER_22, r"spans \[0, 100\], not light output within \[0, 1\]"),
+    (["a"] * 256, "not an array of numbers"),
+])  # fmt: skip
+def test_a_malformed_gamma_table_is_a_one_line_error(table, message: str) -> None:
+    with pytest.raises(FreqprobeError, match=message) as err:
+        parse_conditions("false-colour:False", monitor_gamma=table)
+    assert "\n" not in str(err.value)
+
+
+def test_a_malformed_or_missing_gamma_file_is_a_one_line_error(tmp_path) -> None:
+    np.save(tmp_path / "short.npy", POWER_22[:10])
+    (tmp_path / "text.npy").write_text("0 0.1 0.2")
+    for name, message in [("short.npy", r"'.*short.npy' has shape \(10,\)"),
+                          ("text.npy", "'.*text.npy': cannot read a .npy table"),
+                          ("none.npy", "'.*none.npy': cannot read a .npy table .*No such file")]:  # fmt: skip
+        with pytest.raises(FreqprobeError, match=f"monitor gamma {message}") as err:
+            parse_conditions("false-colour", monitor_gamma=tmp_path / name)
+        assert "\n" not in str(err.value)
+
+
+def test_false_colour_without_gamma_is_the_original_opponent_colour_code() -> None:
     x = mid_grey(spread=0.2)  # colours near grey: the original's output needs no clipping here
     expected = np.stack([opponent_colours_original(image) for image in x.permute(0, 2, 3, 1).numpy()])
     assert 0 < expected.min() and expected.max() < 1
-    out = apply("false-colour:False", x).permute(0, 2, 3, 1).numpy()
+    out = opponent_colours(x).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-10)
+
+
+def test_false_colour_twice_gives_the_image_back_to_within_the_tables_steps() -> None:
+    x = (torch.round(mid_grey(spread=0.2) * 255) / 255).double()
+    twice = apply("false-colour:False", apply("false-colour:False", x))
+    assert float((twice - x).abs().max()) <= 2 / 255
 
 
 def test_every_preset_label_reads_back_as_itself() -> None:

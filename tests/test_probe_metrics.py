@@ -182,7 +182,7 @@ def test_an_undefined_kappa_is_nan_in_its_own_row_only() -> None:
 
 def test_observers_without_a_shared_condition_are_refused_naming_their_conditions() -> None:
     model = trials("m", [True, False]).assign(distortion="contrast")
-    with pytest.raises(DataError, match="share no condition \\(m: contrast 0; h: low-pass 0\\)"):
+    with pytest.raises(DataError, match="share no condition \\(m: contrast c0; h: low-pass 0\\)"):
         fp.error_consistency(model, trials("h", [True, False]).assign(distortion="low-pass"))
 
 
@@ -208,3 +208,29 @@ def test_curve_intervals_are_wilson_score_intervals() -> None:
     for q in (row["ci_low"], row["ci_high"]):
         assert (p - q) ** 2 == pytest.approx(z**2 * q * (1 - q) / n, rel=1e-5)
     assert row["ci_low"] < p < row["ci_high"]
+
+
+def test_the_all_pairs_table_equals_kappa_pair_by_pair() -> None:
+    # an independent path: error_consistency merges each pair's trials image by image
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from bench_kappa import synthetic_trials
+
+    trials = read_trials(synthetic_trials(observers=4, conditions=3, images=30, seed=2)).assign(distortion="d")
+    table = consistency_table(trials)
+    for (a, b), rows in table.groupby(["observer_a", "observer_b"], sort=False):
+        pair = fp.error_consistency(trials[trials["subj"] == a], trials[trials["subj"] == b])
+        expected = pair["conditions"].set_index("condition").loc[list(rows["condition"].iloc[:-1])]
+        np.testing.assert_allclose(rows["kappa"].iloc[:-1], expected["kappa"], equal_nan=True)
+        np.testing.assert_array_equal(rows["n_trials"].iloc[:-1], expected["n_trials"])
+        assert rows["kappa"].iloc[-1] == pytest.approx(pair["kappa"], nan_ok=True)
+    assert len(table) == 6 * 4
+
+
+def test_the_all_pairs_table_refuses_observers_who_saw_different_images() -> None:
+    both = pd.concat([trials("a", [True, False, True]), trials("b", [True, False], ["img0.png", "other.png"])])
+    with pytest.raises(DataError, match="observers a and b saw different images in condition '0' "
+                                        "\\(cat/img1.png only by a\\)"):  # fmt: skip
+        consistency_table(read_trials(both))

@@ -89,13 +89,13 @@ def test_a_low_frequency_model_keeps_its_accuracy_under_low_pass_and_loses_it_un
 def test_curves_have_wilson_intervals_and_follow_the_sweep_order() -> None:
     distortions = ["contrast:100,10", "low-pass:0,3"]
     report = fp.probe(CueReader(WAVE), planted_wave_set(), distortions=distortions, device="cpu")
-    assert list(report.curves["condition"]) == ["c100", "c10", "0", "3"]
-    assert list(report.curves["level"]) == [100.0, 10.0, 0.0, 3.0]
-    row = report.curves.iloc[0]
+    assert list(report.curves["condition"]) == ["original", "c100", "c10", "0", "3"]  # the baseline always first
+    assert list(report.curves["level"]) == [0.0, 100.0, 10.0, 0.0, 3.0]
+    row = report.curves.iloc[1]
     assert (row["n_trials"], row["n_correct"]) == (40, 40)
     # Wilson, 40 of 40: (1 + z^2/80 - z sqrt(z^2/6400)) / (1 + z^2/40) = 1 / (1 + z^2/40), z = 1.96
     assert row["ci_low"] == pytest.approx(1 / (1 + 1.959964**2 / 40)) and row["ci_high"] == 1.0
-    assert len(report.trials) == 4 * 40 and report.settings["chance"] == 0.5
+    assert len(report.trials) == 5 * 40 and report.settings["chance"] == 0.5
 
 
 def test_decisions_do_not_depend_on_the_batch_size() -> None:
@@ -104,7 +104,8 @@ def test_decisions_do_not_depend_on_the_batch_size() -> None:
     one = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=7, device="cpu")
     two = fp.probe(CueReader(WAVE), data, distortions=distortions, batch_size=40, device="cpu")
     pd.testing.assert_frame_equal(one.trials, two.trials)
-    assert (one.curves["accuracy"] < 1).all()  # the noise decides some answers, so it must repeat
+    distorted = one.curves[one.curves["distortion"] != "original"]
+    assert (distorted["accuracy"] < 1).all()  # the noise decides some answers, so it must repeat
 
 
 def test_the_seed_decides_the_random_distortions() -> None:
@@ -231,7 +232,8 @@ def test_the_probe_command_writes_a_run_folder_and_consistency_reads_its_trials(
     code = main(["consistency", str(out / "trials.csv"), str(tmp_path / "human.csv"), "--out", str(tmp_path / "c")])
     assert code == 0
     table = pd.read_csv(tmp_path / "c" / "consistency.csv")
-    assert list(table["condition"]) == ["c100", "c30", "all"] and (table["observed"] == 1.0).all()
+    contrast = table[table["distortion"] == "contrast"]
+    assert list(contrast["condition"]) == ["c100", "c30", "all"] and (table["observed"] == 1.0).all()
 
 
 def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
@@ -245,6 +247,22 @@ def test_commands_fail_with_one_line_reasons(tmp_path, capsys) -> None:
     assert "1 --weights for 2 --model (give '-' for none)" in capsys.readouterr().err
     assert main(["probe", "--list"]) == 0
     assert "uniform-noise" in capsys.readouterr().out
+
+
+def test_false_colour_reads_the_users_monitor_gamma_and_the_run_records_it(cue_conflict, tmp_path, capsys) -> None:
+    table = (np.arange(256) / 255) ** 2.2
+    report = fp.probe(CueReader(LAYOUT), cue_conflict, distortions=["false-colour:False"], monitor_gamma=table,
+                      device="cpu")  # fmt: skip
+    assert report.settings["monitor_gamma"] == table.tolist()
+    default = fp.probe(CueReader(LAYOUT), cue_conflict, distortions=["false-colour:False"], device="cpu")
+    assert default.settings["monitor_gamma"] == "sRGB (IEC 61966-2-1)"
+    np.save(tmp_path / "bad.npy", table[::-1])
+    bad = ["probe", "--model", "never:loaded", "--data", str(cue_conflict), "--distortions", "false-colour",
+           "--monitor-gamma", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(bad) == 2  # before any model loads
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(r"freqprobe probe: error: monitor gamma '.*bad.npy' is not increasing \(entry 1 .*\)", err)
+    assert not (tmp_path / "o").exists()
 
 
 def layout_reader() -> nn.Module:

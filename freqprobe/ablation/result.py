@@ -12,6 +12,7 @@ from ..device import resolve_device
 from ..display import TableDisplay
 from ..errors import FreqprobeError
 from ..io import write_table
+from ..runfolder import claim_folder
 from ..models import Classifier
 from ..stats import binomial_p_value, wilson_interval
 from .runs import RunStore
@@ -141,7 +142,9 @@ class AblationResult(TableDisplay):
         from ..figures.ablation import save_ablation_figures
 
         folder = Path(folder)
-        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", "cutoff.png", "cutoff.pdf"):
+        claim_folder(folder, "ablate")
+        figures = [f"{stem}.{kind}" for stem in ("cutoff", "pairwise") for kind in ("png", "pdf")]
+        for stale in ("confusion.csv", "per_class.csv", "pairwise.csv", *figures):
             (folder / stale).unlink(missing_ok=True)  # from an earlier, different study here
         paths = [write_table(self.table, folder / "results.csv"), write_table(self.summary, folder / "summary.csv")]
         if not self.confusion.empty:

@@ -19,8 +19,11 @@ from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..io import check_output_folder, check_table_names
 from ..models import MODELS, build_classifier
+from ..runfolder import claim_folder
 from ..training import Recipe, get_recipe
 from ..transforms import transform
+from ..warnlog import records_warnings
+from .coverage import warn_about_left_out_variants
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore, TrainingViews, execute, execute_linear
 from .tasks import NULL_CONTROL, Task, build_tasks, leaked_copies, samples_digest
@@ -28,6 +31,7 @@ from .tasks import NULL_CONTROL, Task, build_tasks, leaked_copies, samples_diges
 MODES = ("retrain", "probe")
 
 
+@records_warnings("out")
 def ablate(
     real: ImageSet | str | os.PathLike,
     fakes: ImageSet | str | os.PathLike | Sequence[ImageSet | str | os.PathLike],
@@ -89,6 +93,8 @@ def ablate(
     modes = MODES if mode == "both" else (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
+    if out is not None:
+        claim_folder(out, "ablate")
     seed_list = _seed_list(seeds)
     if not isinstance(model, str):
         raise FreqprobeError(f"model must be fast, resnet18 or module:factory (a name: ablate builds and trains it), "
@@ -193,6 +199,7 @@ def ablate(
     if out is not None:
         result.save(out)
         result.folder = Path(out)
+        warn_about_left_out_variants(Path(out), result.table)
     return result
 
 

@@ -7,7 +7,8 @@
 - Fourier heat map (Yin et al., 2019, "A Fourier perspective on model robustness"): the
   error rate when one Fourier basis image ``U`` (a cosine of unit L2 norm per channel,
   with a random sign per channel) times ``eps`` is added to every image; one value per
-  frequency on the half plane, mirrored to its conjugate. Not clipped to [0, 1].
+  frequency on the half plane, mirrored to its conjugate. Not clipped to [0, 1] here;
+  ``fp.fourier_heatmap`` (any K-class model on labelled data) clips on request.
 """
 
 from __future__ import annotations
@@ -79,6 +80,71 @@ def basis_images(height: int, width: int, rows: Tensor, cols: Tensor, device: to
     return (wave / wave.square().sum(dim=(1, 2), keepdim=True).sqrt()).float()
 
 
+def half_plane(height: int, width: int) -> tuple[Tensor, Tensor]:
+    """FFT row and column indices of the half plane ``0 <= col <= W // 2``, flattened."""
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width // 2 + 1), indexing="ij")
+    return rows.flatten(), cols.flatten()
+
+
+def mirrored(half: Tensor, height: int, width: int) -> Tensor:
+    """Full-plane maps ``(..., H, W)`` from values ``(..., F)`` on ``half_plane``: each
+    frequency's conjugate gets its value (one real basis image serves both)."""
+    rows, cols = half_plane(height, width)
+    full = torch.empty(*half.shape[:-1], height, width, dtype=half.dtype)
+    full[..., rows, cols] = half
+    full[..., (-rows) % height, (-cols) % width] = half
+    return full
+
+
+def top_k_misses(scores: Tensor, targets: Tensor, top_k: tuple[int, ...] = (1,)) -> Tensor:
+    """``(len(top_k), N)`` bool: the target is not among the ``k`` best of ``(N, K)`` scores.
+
+    Ties go to the lower index, as ``argmax`` breaks them (so ``k = 1`` is ``argmax != target``).
+    """
+    own = scores.gather(1, targets[:, None])
+    index = torch.arange(scores.shape[1], device=scores.device)[None]
+    rank = (scores > own).sum(dim=1) + ((scores == own) & (index < targets[:, None])).sum(dim=1)
+    return torch.stack([rank >= k for k in top_k])
+
+
+@torch.no_grad()
+def basis_errors(
+    scores: Callable[[Tensor], Tensor],
+    images: Tensor,
+    targets: Tensor,
+    eps: float,
+    max_batch: int,
+    generator: torch.Generator,
+    top_k: tuple[int, ...] = (1,),
+    clamp: bool = False,
+) -> Tensor:
+    """Per Fourier basis direction and image: is the target outside the ``k`` best scores?
+
+    Every image gets ``eps`` times the unit-norm cosine of each half-plane frequency, with
+    a random sign per channel (Yin et al.); with ``clamp``, the sum is clipped to [0, 1] as
+    the reference implementation does. Returns ``(len(top_k), F, N)`` bool on the CPU, ``F``
+    over ``half_plane``. Frequencies are evaluated in chunks so that a forward pass holds
+    at most ``max(max_batch, N)`` images.
+    """
+    n, channels, height, width = images.shape
+    device = images.device
+    targets = targets.to(device)
+    rows, cols = half_plane(height, width)
+    signs = (torch.randint(0, 2, (len(rows), n, channels, 1, 1), generator=generator) * 2 - 1).float()
+    errors = torch.empty(len(top_k), len(rows), n, dtype=torch.bool)
+    chunk = max(1, max_batch // n)
+    for start in range(0, len(rows), chunk):
+        part = slice(start, start + chunk)
+        basis = basis_images(height, width, rows[part], cols[part], device)  # (F, H, W)
+        perturbed = images[None] + eps * signs[part].to(device) * basis[:, None, None]  # (F, N, C, H, W)
+        if clamp:
+            perturbed = perturbed.clamp(0, 1)
+        output = scores(perturbed.reshape(-1, channels, height, width))
+        repeated = targets.repeat(len(basis))
+        errors[:, part] = top_k_misses(output, repeated, top_k).reshape(len(top_k), -1, n).cpu()
+    return errors
+
+
 @torch.no_grad()
 def fourier_heatmap(
     model: Callable[[Tensor], Tensor],
@@ -93,28 +159,14 @@ def fourier_heatmap(
 
     ``images (N, 3, H, W)`` on the model's device, ``labels`` 0 (real) or 1 (fake); an image
     counts as an error when the arg-max of ``model``'s logits is not its ``true_columns``
-    entry. A class without images gives NaN. Frequencies are evaluated in chunks so that a
-    forward pass holds at most ``max(max_batch, N)`` images.
+    entry. A class without images gives NaN.
     """
-    n, channels, height, width = images.shape
-    device = images.device
-    true_columns = true_columns.to(device)
+    n, _, height, width = images.shape
+    true_columns = true_columns.to(images.device)
     members = torch.stack([labels == k for k in (0, 1)]).double()  # (2, N)
     members = members / members.sum(dim=1, keepdim=True)  # 0/0: NaN for a class without images
-    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width // 2 + 1), indexing="ij")
-    rows, cols = rows.flatten(), cols.flatten()
-    signs = (torch.randint(0, 2, (len(rows), n, channels, 1, 1), generator=generator) * 2 - 1).float()
-    errors = torch.empty(2, len(rows), dtype=torch.float64)
-    chunk = max(1, max_batch // n)
-    for start in range(0, len(rows), chunk):
-        part = slice(start, start + chunk)
-        basis = basis_images(height, width, rows[part], cols[part], device)  # (F, H, W)
-        perturbed = images[None] + eps * signs[part].to(device) * basis[:, None, None]  # (F, N, C, H, W)
-        predicted = model(perturbed.reshape(-1, channels, height, width)).argmax(dim=1).reshape(-1, n)
-        errors[:, part] = members @ (predicted != true_columns).double().cpu().T
-    full = torch.empty(2, height, width, dtype=torch.float64)
-    full[:, :, : width // 2 + 1] = errors.reshape(2, height, width // 2 + 1)
-    full[:, (-rows) % height, (-cols) % width] = errors  # the mirror of the half plane
+    errors = basis_errors(model, images, true_columns, eps, max_batch, generator)[0].double()  # (F, N)
+    full = mirrored(members @ errors.T, height, width)
     predicted = torch.cat([model(images[i : i + max_batch]).argmax(dim=1) for i in range(0, n, max_batch)])
     clean = members @ (predicted != true_columns).double().cpu()
     return full, clean

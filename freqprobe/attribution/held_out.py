@@ -3,12 +3,14 @@
 An ``fp.ablate`` run stores the fingerprints of its sets and a digest of exactly which
 images it trained and tested on. When the sets given to ``attribute`` are the study's
 (same fingerprints), the study's split is rebuilt with ``ablate``'s defaults and, if its
-digest matches, only the study's test images are used.
+digest matches, only the study's test images are used. A K-way study's split needs all
+of its sets: the real and fake set attributed, and its other generated sets (``others``).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -57,10 +59,10 @@ def study_classes(result: AblationResult, run: dict | None, real: ImageSet, fake
 
 
 def study_test_images(
-    result: AblationResult, run: dict | None, real: ImageSet, fake: ImageSet
+    result: AblationResult, run: dict | None, real: ImageSet, fake: ImageSet, others: Sequence[ImageSet] = ()
 ) -> tuple[tuple[Tensor, Tensor] | None, str]:
     """``((real indices, fake indices), note)`` of the test images of the study's ``run``
-    (a ``study_run`` row), or ``(None, note)``.
+    (a ``study_run`` row), or ``(None, note)``. ``others``: a K-way study's other sets.
 
     The note says which images are used and why (for the settings and the CLI).
 
@@ -73,12 +75,7 @@ def study_test_images(
     given = (real.fingerprint(), fake.fingerprint())
     study_real, study_fakes = spec["data"][0], tuple(spec["data"][1:])
     if len(study_fakes) > 1 and given[0] != given[1] and all(f in spec["data"] for f in given):  # K-way, own classes
-        warnings.warn(
-            f"these are sets of a study of {len(spec['data'])} sets, whose split needs all of them: attributing "
-            "on all images, some of which the model was trained on",
-            stacklevel=3,
-        )
-        return None, "all images, including the study's training images (a K-way split needs all its sets)"
+        return _k_way_test_images(spec, real, fake, others)
     if given[0] in study_fakes and given[1] == study_real:
         raise FreqprobeError(
             "the real and fake sets are the study's fake and real sets, swapped (the model's classes would be "
@@ -91,7 +88,7 @@ def study_test_images(
                 warnings.warn(
                     f"the {name} set is the study's {other} set: its images are attributed as {name}, "
                     "the reverse of the class the model learnt for them",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         return None, "all images (not the study's sets, so none was trained on, unless they overlap)"
     with warnings.catch_warnings():
@@ -101,12 +98,45 @@ def study_test_images(
         warnings.warn(
             "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
             "attributing on all images, some of which the model was trained on",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None, "all images, including the study's training images (its split could not be rebuilt)"
     test = rebuilt[0].test
     indices = tuple(test.index[test.source == position].sort().values for position in (0, 1))
     note = f"the study's held-out test images ({len(indices[0])} real, {len(indices[1])} fake)"
+    return (indices[0], indices[1]), note
+
+
+def _k_way_test_images(
+    spec: dict, real: ImageSet, fake: ImageSet, others: Sequence[ImageSet]
+) -> tuple[tuple[Tensor, Tensor] | None, str]:
+    """The test images of a K-way study's ``real`` and ``fake`` class, rebuilt from all its sets."""
+    data = list(spec["data"])
+    by_print = {s.fingerprint(): s for s in (real, fake, *others)}
+    missing = [k for k, f in enumerate(data) if f not in by_print]
+    if missing:
+        warnings.warn(
+            f"these are sets of a study of {len(data)} sets, whose split needs all of them ({len(missing)} not given: "
+            "pass the study's other generated sets as others= / --other-fake): attributing on all images, some of "
+            "which the model was trained on",
+            stacklevel=4,
+        )
+        return None, "all images, including the study's training images (a K-way split needs all its sets)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # class balancing was reported when the study ran
+        named = {f"set{k}": by_print[f] for k, f in enumerate(data)}
+        rebuilt = build_tasks(named, DEFAULT_TEST_SIZE, DEFAULT_SPLIT_SEED, "auto", False, False)
+    if samples_digest(rebuilt[0]) != spec["samples"]:
+        warnings.warn(
+            "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
+            "attributing on all images, some of which the model was trained on",
+            stacklevel=4,
+        )
+        return None, "all images, including the study's training images (its split could not be rebuilt)"
+    test = rebuilt[0].test
+    positions = (data.index(real.fingerprint()), data.index(fake.fingerprint()))
+    indices = tuple(test.index[test.source == position].sort().values for position in positions)
+    note = f"the K-way study's held-out test images ({len(indices[0])} real, {len(indices[1])} fake)"
     return (indices[0], indices[1]), note
 
 

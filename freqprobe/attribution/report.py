@@ -29,6 +29,7 @@ import pandas as pd
 from ..display import TableDisplay
 from ..errors import DataError
 from ..io import write_arrays_and_settings, write_table
+from ..runfolder import claim_folder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,6 +74,7 @@ class AttributionReport(TableDisplay):
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the tables, ``maps.npz`` and ``settings.json``, then the figures drawn from them."""
         folder = Path(folder)
+        claim_folder(folder, "attribute")
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
         paths += write_arrays_and_settings(folder, self.maps, self.settings)
         return paths + redraw(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import DEVICE_HELP, MODELS, RECIPES, SIZE_HELP, crop_size
 
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
@@ -14,15 +14,26 @@ HELP = "train classifiers to tell real from generated images on each filtered va
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real", required=True, help="folder of images, .npz (arr_0, NHWC uint8) or .npy")
     parser.add_argument("--fake", required=True, action="append", help="a generated set (repeat for K-way)")
-    parser.add_argument("--variants", nargs="+", default=["original"], help="transform specs (see `freqprobe transforms`)")
+    parser.add_argument(
+        "--variants", nargs="+", default=["original"], metavar="SPEC",
+        help="transform specs, each a retrained (or probed) variant: original, lowpass:0.1, highpass:0.1, "
+        "patchshuffle:8, ... (see `freqprobe transforms`)",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=int, default=3, help="seeds per variant (default 3)")
-    parser.add_argument("--mode", choices=["retrain", "probe", "both"], default="retrain")
-    parser.add_argument("--model", default="fast", help="fast (default), resnet18 or module:factory")
-    parser.add_argument("--recipe", nargs="+", default=["whitened"], help="whitened (default) and/or plain, side by side")
+    parser.add_argument(
+        "--mode", choices=["retrain", "probe", "both"], default="retrain",
+        help="retrain: a model per variant, trained and tested on it; probe: one model trained on the originals, "
+        "tested on every variant; both: the two side by side",
+    )  # fmt: skip
+    parser.add_argument("--model", default="fast", help=f"{', '.join(MODELS)} or module:factory (default: fast)")
+    parser.add_argument(
+        "--recipe", nargs="+", default=["whitened"], metavar="RECIPE",
+        help=f"training recipes, run side by side: {', '.join(RECIPES)}",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
     parser.add_argument("--test-size", type=float, default=0.2, help="fraction of each set held out (default 0.2)")
-    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--names", nargs="+", default=None, help="class names, real first (default: file stems)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the one train/test split (default 0)")
     parser.add_argument(

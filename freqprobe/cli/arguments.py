@@ -6,6 +6,16 @@ import argparse
 import re
 
 SIZE_HELP = "center-crop every image to S x S, or H x W with HxW (default: sizes must agree)"
+DEVICE_HELP = "auto (CUDA when available, else the CPU), cpu, cuda, cuda:1, ... (default: auto)"
+#: Choices the commands offer, spelled here so that --help needs no torch import; tests check
+#: them against the registries they name.
+WINDOWS = ("hann", "none")
+DENOISERS = ("gaussian", "median3", "median5", "wavelet")
+BAND_METHODS = ("ablation", "shapley", "ig")
+PIXEL_METHODS = ("ig", "smoothgrad", "gradcam", "occlusion")
+MODELS = ("fast", "resnet18")
+RECIPES = ("whitened", "plain")
+PRESETS = ("model-vs-human",)
 
 
 def crop_size(text: str) -> int | tuple[int, int]:

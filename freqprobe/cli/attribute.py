@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import BAND_METHODS, DEVICE_HELP, PIXEL_METHODS, SIZE_HELP, crop_size
 
 NAME = "attribute"
 HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourier coefficients and pixels (Captum)"
@@ -13,7 +13,12 @@ HELP = "attribute a classifier's real-vs-fake decision to spectral bands, Fourie
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real", required=True, help="real images: a folder, an .npz (arr_0, NHWC uint8) or an .npy")
-    parser.add_argument("--fake", required=True, help="generated images")
+    parser.add_argument("--fake", required=True, help="generated images (the set attributed against --real)")
+    parser.add_argument(
+        "--other-fake", action="append", default=[], metavar="P",
+        help="a K-way study's other generated sets (repeat): its split needs all of its sets, so that the "
+        "attributed images are its held-out test images (default: none)",
+    )  # fmt: skip
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
     parser.add_argument(
         "--model",
@@ -21,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a run folder of 'freqprobe ablate', module:factory (with --weights) or a TorchScript file; "
         "default: train a FastNet on --variant first (into OUT/model) and attribute on its held-out images",
     )
-    parser.add_argument("--weights", default=None, help="state dict for a module:factory model (loaded weights_only)")
+    parser.add_argument(
+        "--weights", default=None, help="state dict for a module:factory model (loaded weights_only; default: none)"
+    )
     parser.add_argument("--variant", default="original", help="transform the model sees (and of a study: its model)")
     parser.add_argument(
         "--seed", type=int, default=None, help="the study's training seed (default: its first; no --model: train with it)"
@@ -30,12 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--recipe", default=None, help="the study's training recipe (default: its first; no --model: train with it)"
     )
     parser.add_argument("--bands", type=int, default=8, help="equal radial rings over [0, 0.707] (default 8)")
-    parser.add_argument("--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead")
-    parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
-    parser.add_argument("--methods", nargs="+", default=["ablation", "shapley", "ig"], help="band methods")
     parser.add_argument(
-        "--pixel-methods", nargs="*", default=["ig", "smoothgrad", "gradcam", "occlusion"], help="pixel-map methods"
+        "--edges", type=float, nargs="+", default=None, help="ring edges in cycles/pixel instead (default: --bands)"
     )
+    parser.add_argument("--sectors", type=int, default=1, help="orientation sectors per ring (default 1)")
+    parser.add_argument(
+        "--methods", nargs="+", choices=BAND_METHODS, default=list(BAND_METHODS), metavar="METHOD",
+        help=f"band attribution methods, of {', '.join(BAND_METHODS)}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pixel-methods", nargs="*", choices=PIXEL_METHODS, default=list(PIXEL_METHODS), metavar="METHOD",
+        help=f"pixel-map methods, of {', '.join(PIXEL_METHODS)}; none: give the option alone",
+    )  # fmt: skip
     parser.add_argument("--heatmap", action="store_true", help="also the Fourier heat map (Yin et al.; slow)")
     parser.add_argument(
         "--target",
@@ -60,14 +73,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n-images", type=int, default=256, help="images per class (default 256)")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:
     from ..ablation import ablate
     from ..attribution import attribute
     from ..attribution.scores import resolve_target
-    from ..attribution.study import check_options, check_variant
+    from ..attribution.inputs import check_options, check_variant
     from ..data import load_images
 
     target = int(args.target) if args.target.isdigit() else args.target
@@ -75,6 +88,7 @@ def run(args: argparse.Namespace) -> None:
     layout, _, _ = check_options(bands, args.sectors, args.methods, args.pixel_methods, target, n_images=args.n_images)
     real = load_images(args.real, size=args.size)
     fake = load_images(args.fake, size=args.size)
+    others = [load_images(path, size=args.size) for path in args.other_fake]
     layout.check_size(*real.size)
     check_variant(args.variant, real.size, args.pixel_methods)
     model = args.model
@@ -97,6 +111,7 @@ def run(args: argparse.Namespace) -> None:
         target=target,
         classes=args.classes,
         baseline=args.baseline,
+        others=others,
         variant=args.variant,
         seed=args.seed,
         recipe=args.recipe,

@@ -13,7 +13,7 @@ HELP = "accuracy, shape bias and error consistency from trial tables (models or 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trials", nargs="+", type=Path, help="CSV files: subj, imagename, category, object_response"
                         " [, condition, distortion]")  # fmt: skip
-    parser.add_argument("--distortion", help="keep this distortion's rows; tables without the column are of it")
+    parser.add_argument("--distortion", help="keep this distortion's rows; tables without the column are of it (default: every row)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
 
 

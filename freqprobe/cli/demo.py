@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .arguments import DEVICE_HELP
+
 NAME = "demo"
 HELP = "build the embedded demo sets, their spectra, a small study and a band attribution (minutes on 2 CPU cores)"
 DEMO_VARIANTS = ("original", "lowpass:0.15", "highpass:0.25", "edges:canny", "patchshuffle:8")
@@ -16,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=1000, help="images per set (default 1000)")
     parser.add_argument("--size", type=int, default=64, help="crop size in pixels (default 64)")
     parser.add_argument("--seeds", type=int, default=2, help="training seeds per variant (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the demo crops")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the demo crops (default 0)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> None:
     from ..errors import FreqprobeError
     from ..figures import image_grid, save_figure
     from ..io import write_samples_npz, write_table
+    from ..report import report as html_report
 
     if args.seeds < 1:  # before any set is written
         raise FreqprobeError(f"--seeds must be >= 1, got {args.seeds}")
@@ -61,7 +64,9 @@ def run(args: argparse.Namespace) -> None:
     attribution.save(out / "attribution")
     print(f"band ranks of the model trained on the originals ({attribution.settings['images']}):")
     print(attribution.ranking.to_string())
+    html_report(out).save()
     print(
         f"wrote {out}: real.npz, generated.npz, sets.csv, preview.png, spectrum/ (radial.csv, peaks.csv, "
-        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png), attribution/ (bands.csv, attribution.png)"
+        "spectra.png), ablation/ (results.csv, summary.csv, ablation.png), attribution/ (bands.csv, attribution.png), "
+        "report.html (all of it in one page)"
     )

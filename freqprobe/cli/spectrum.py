@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, crop_size
+from .arguments import DENOISERS, DEVICE_HELP, SIZE_HELP, WINDOWS, crop_size
 
 NAME = "spectrum"
 HELP = "mean and residual spectra, radial profiles, ratio maps and artifact peaks of image sets"
@@ -16,14 +16,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fake", required=True, action="append", help="generated images (repeat for several sets)")
     parser.add_argument("--out", required=True, type=Path, help="run folder to write")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)
-    parser.add_argument("--window", default="hann", help="hann (default) or none")
-    parser.add_argument("--denoiser", default="gaussian", help="gaussian (default), median3, median5 or wavelet")
+    parser.add_argument("--window", choices=WINDOWS, default="hann", help="taper against leakage from the image borders")
+    parser.add_argument(
+        "--denoiser", choices=DENOISERS, default="gaussian",
+        help="what the noise residual is taken against (gaussian: linear, every periodic pattern passes)",
+    )  # fmt: skip
     parser.add_argument(
         "--min-score", type=float, default=None, help="smallest robust z of a peak (default: fp.spectrum's, 6)"
     )
     parser.add_argument("--max-peaks", type=int, default=None, help="at most this many peaks per set (default 20)")
-    parser.add_argument("--batch-size", type=int, default=None, help="images per batch (default: by image size)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    parser.add_argument(
+        "--batch-size", type=int, default=None,
+        help="images per batch (default: about 0.5 M pixels on the CPU, 16 M on CUDA)",
+    )  # fmt: skip
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
 
 
 def run(args: argparse.Namespace) -> None:

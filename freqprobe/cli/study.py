@@ -10,7 +10,7 @@ HELP = "run every analysis of a study file (TOML) into one run folder; resumes, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("study", help="the study file (.toml; see analyses/*.toml and docs/experiments.md)")
-    parser.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these analyses")
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these analyses (default: every analysis)")
     parser.add_argument("--redraw", action="store_true", help="run nothing: redraw finished analyses' figures")
 
 

@@ -9,8 +9,11 @@ be redrawn without recomputing. Layout, for a real set and K generated sets:
   scale), with its peaks circled and numbered by score, then each generated set's
   difference in mean residual dB;
 - row 3: radial profiles of all sets on one axis (log of mean power, band: +- one standard
-  error over images) for the images and for the residuals, and the spectral density error
-  (ratio - 1) of each generated set, filled where significant.
+  error over images) for the images and for the residuals, and each generated set's power
+  ratio to the real set (dB, so one spike does not flatten the rest), filled where significant.
+
+With many generated sets the maps wrap at ``MAX_COLUMNS`` panels a row (sets, then ratios),
+so the figure keeps a page's width and readable text.
 
 Frequencies are in cycles/pixel, fx to the right and fy upwards, DC in the centre; on even
 sizes the Nyquist row and column are drawn on both sides (+-0.5). Faded on the ratio and
@@ -20,20 +23,23 @@ Benjamini-Hochberg at the report's FDR).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpecBase
 from matplotlib.image import AxesImage
 
-if TYPE_CHECKING:
-    from ..spectra import SpectrumReport
+from .common import DIVERGING_CMAP, SEQUENTIAL_CMAP, legend_outside
 
-SPECTRUM_CMAP = "magma"
-RATIO_CMAP = "RdBu_r"
+SPECTRUM_CMAP = SEQUENTIAL_CMAP
+RATIO_CMAP = DIVERGING_CMAP
+#: Map panels per row: more sets wrap onto further rows.
+MAX_COLUMNS = 4
 SET_COLORS = ("black", "tab:red", "tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown")
 PEAK_COLOR = "#00e5ff"
 LABELLED_PEAKS = 5
@@ -111,7 +117,7 @@ def _draw_map(
 
 
 def _mark_peaks(ax: Axes, peaks: pd.DataFrame) -> None:
-    """Circle each peak and its conjugate; number the strongest and list them in a corner."""
+    """Circle each peak and its conjugate; number the strongest and list them under the map."""
     lines = []
     for rank, (fy, fx, score) in enumerate(zip(peaks["fy"], peaks["fx"], peaks["score"]), start=1):
         for sign in (1, -1):
@@ -127,10 +133,7 @@ def _mark_peaks(ax: Axes, peaks: pd.DataFrame) -> None:
             )  # fmt: skip
             lines.append(f"{rank}: ({fy:g}, {fx:g})  z={score:.0f}")
     if lines:
-        ax.text(
-            0.09, 0.09, "\n".join(["peaks (fy, fx)", *lines]), transform=ax.transAxes, fontsize=6,
-            color="white", va="bottom", ha="left", bbox={"facecolor": "black", "alpha": 0.55, "linewidth": 0},
-        )  # fmt: skip
+        ax.set_xlabel("\n".join(["fx (cycles/px)", "peaks (fy, fx):", *lines]), fontsize=6)
 
 
 def _symmetric_limit(values: np.ndarray, floor: float = 1.0) -> float:
@@ -150,7 +153,7 @@ def _profile_axis(ax: Axes, radial: pd.DataFrame, names: Sequence[str], spectrum
     ax.set_xlabel("radial frequency f (cycles/px)", fontsize=7)
     ax.set_ylabel("log of mean power (dB)", fontsize=7)
     ax.tick_params(labelsize=7, length=2)
-    ax.legend(fontsize=7, frameon=False)
+    legend_outside(ax, where="below")
 
 
 def _beyond_nyquist(ax: Axes) -> None:
@@ -163,45 +166,66 @@ def _sde_axis(ax: Axes, comparison: pd.DataFrame, names: Sequence[str]) -> None:
     rows = comparison[(comparison["spectrum"] == "image") & (comparison["channel"] == "Y")]
     for name, color in zip(names[1:], SET_COLORS[1:]):
         errors = rows[rows["set"] == name]
-        f, sde = errors["f"].to_numpy(dtype=float), errors["sde"].to_numpy(dtype=float)
+        f, ratio_db = errors["f"].to_numpy(dtype=float), _decibels(errors["ratio"].to_numpy(dtype=float))
         significant = errors["significant"].to_numpy(dtype=bool)
-        ax.plot(f, sde, color=color, linewidth=1.0, label=f"{name} / {names[0]}")
-        ax.scatter(f[significant], sde[significant], s=9, color=color, zorder=3)
-        ax.scatter(f[~significant], sde[~significant], s=9, facecolors="white", edgecolors=color, zorder=3)
+        ax.plot(f, ratio_db, color=color, linewidth=1.0, label=f"{name} / {names[0]}")
+        ax.scatter(f[significant], ratio_db[significant], s=9, color=color, zorder=3)
+        ax.scatter(f[~significant], ratio_db[~significant], s=9, facecolors="white", edgecolors=color, zorder=3)
     ax.axhline(0, color="0.3", linewidth=0.6)
     _beyond_nyquist(ax)
-    ax.set_title("spectral density error (image)", fontsize=8)
+    ax.set_title("power ratio to the real set (image)", fontsize=8)
     ax.set_xlabel("radial frequency f (cycles/px)", fontsize=7)
-    ax.set_ylabel("ratio - 1 (filled: significant)", fontsize=7)
+    ax.set_ylabel("ratio of mean power (dB; filled: significant)", fontsize=7)
     ax.tick_params(labelsize=7, length=2)
-    if len(names) > 1:
-        ax.legend(fontsize=7, frameon=False)
+    legend_outside(ax, where="below")
 
 
-def spectra_figure(report: SpectrumReport) -> Figure:
-    """Draw the figure for a ``SpectrumReport`` (typically one read back with ``.load``)."""
-    maps, names = report.maps, report.names
+def _map_rows(fig: Figure, slot: GridSpecBase, n_panels: int, columns: int) -> list[Axes]:
+    """``n_panels`` map axes in rows of ``columns`` inside ``slot``; no empty panel is drawn."""
+    rows = math.ceil(n_panels / columns)
+    grid = slot.subgridspec(rows, columns)
+    return [fig.add_subplot(grid[k // columns, k % columns]) for k in range(n_panels)]
+
+
+def spectra_figure(
+    radial: pd.DataFrame,
+    peaks: pd.DataFrame,
+    comparison: pd.DataFrame,
+    maps: dict[str, np.ndarray],
+    settings: dict[str, Any],
+) -> Figure:
+    """Draw the spectra figure from a spectrum run folder's tables, maps and settings."""
+    names = [str(name) for name in maps["sets"]]
     luminance = list(maps["channels"]).index("Y")
     n_sets, n_fakes = len(names), len(names) - 1
-    columns = max(n_sets + n_fakes, 3)
-    fig = Figure(figsize=(PANEL_INCHES * columns + 1.0, PANEL_INCHES * 3 + 0.6), layout="constrained")
-    rows = fig.add_gridspec(3, 1, height_ratios=[1, 1, 0.95])
-    top = rows[0].subgridspec(1, columns)
-    middle = rows[1].subgridspec(1, columns)
+    together = n_sets + n_fakes <= MAX_COLUMNS  # sets and ratios share a row
+    columns = max(n_sets + n_fakes, 3) if together else MAX_COLUMNS
+    map_rows = 1 if together else math.ceil(n_sets / columns) + math.ceil(n_fakes / columns)
+    fig = Figure(
+        figsize=(PANEL_INCHES * columns + 1.0, PANEL_INCHES * (2 * map_rows + 1) + 0.9), layout="constrained"
+    )
+    heights = [map_rows, map_rows, 1.25]
+    rows = fig.add_gridspec(3, 1, height_ratios=heights)
     bottom = rows[2].subgridspec(1, 3 if n_fakes else 2)  # one set alone: nothing to compare
 
     spectra_db = _decibels(_without_dc(maps["image_power"][:, luminance]))
     residual_db = _without_dc(maps["residual_mean_db"])
     for row, grids in enumerate([spectra_db, residual_db]):
-        grid_spec = top if row == 0 else middle
         kind = "image" if row == 0 else "residual"
+        if together:
+            band = rows[row].subgridspec(1, columns)
+            axes = [fig.add_subplot(band[0, i]) for i in range(n_sets)]
+            ratio_axes = [fig.add_subplot(band[0, n_sets + k]) for k in range(n_fakes)]
+        else:
+            blocks = rows[row].subgridspec(2, 1, height_ratios=[math.ceil(n_sets / columns), math.ceil(n_fakes / columns)])
+            axes = _map_rows(fig, blocks[0], n_sets, columns)
+            ratio_axes = _map_rows(fig, blocks[1], n_fakes, columns)
         vmin, vmax = np.nanpercentile(grids, 0.5), np.nanmax(grids)
-        axes = [fig.add_subplot(grid_spec[0, i]) for i in range(n_sets)]
         for i, (ax, name) in enumerate(zip(axes, names)):
             image = _draw_map(ax, grids[i], SPECTRUM_CMAP, vmin, vmax)
-            _style_map_axis(ax, f"{name}: {kind} spectrum", left=i == 0, bottom=row == 1)
+            _style_map_axis(ax, f"{name}: {kind} spectrum", left=i % columns == 0, bottom=True)
             if row == 1:
-                _mark_peaks(ax, report.peaks[report.peaks["set"] == name])
+                _mark_peaks(ax, peaks[peaks["set"] == name])
         _colorbar(fig, image, axes, "log of mean power (dB)" if row == 0 else "mean of log power (dB)")
 
         if n_fakes:
@@ -214,17 +238,15 @@ def spectra_figure(report: SpectrumReport) -> Figure:
                 faded = ~maps["residual_significant"]
                 what, label = "residual difference", "difference of mean log power (dB)"
             limit = _symmetric_limit(np.array(contrast))
-            ratio_axes = [fig.add_subplot(grid_spec[0, n_sets + k]) for k in range(n_fakes)]
             for k, ax in enumerate(ratio_axes):
                 image = _draw_map(ax, np.nan_to_num(contrast[k]), RATIO_CMAP, -limit, limit, faded[k])
-                _style_map_axis(ax, f"{names[k + 1]} vs {names[0]}: {what}", left=False, bottom=row == 1)
+                _style_map_axis(ax, f"{names[k + 1]} vs {names[0]}: {what}", left=not together and k % columns == 0, bottom=True)
             _colorbar(fig, image, ratio_axes, label)
 
-    _profile_axis(fig.add_subplot(bottom[0, 0]), report.radial, names, "image", "radial profile (image)")
-    _profile_axis(fig.add_subplot(bottom[0, 1]), report.radial, names, "residual", "radial profile (residual)")
+    _profile_axis(fig.add_subplot(bottom[0, 0]), radial, names, "image", "radial profile (image)")
+    _profile_axis(fig.add_subplot(bottom[0, 1]), radial, names, "residual", "radial profile (residual)")
     if n_fakes:
-        _sde_axis(fig.add_subplot(bottom[0, 2]), report.comparison, names)
-    settings = report.settings
+        _sde_axis(fig.add_subplot(bottom[0, 2]), comparison, names)
     fig.suptitle(
         f"Luminance spectra, {settings['height']}x{settings['width']} px, "
         + ", ".join(f"{name} n={settings['sets'][name]['n']}" for name in names)

@@ -20,6 +20,7 @@ from .fastnet import FastNet
 from .loading import build_from_factory
 from .resnet import ResNet18
 from .whitening import PatchWhitening
+from ..suggest import did_you_mean
 
 #: ``(C, H, W)`` of a classifier's input: ``(3, S, S)`` for images, more channels for a representation.
 Shape = tuple[int, int, int]
@@ -97,7 +98,9 @@ def build_classifier(name: str, num_classes: int, shape: Shape, whiten: bool = F
     elif ":" in name:
         net = build_from_factory(name, num_classes=num_classes)
     else:
-        raise FreqprobeError(f"unknown model {name!r}; choose {', '.join(MODELS)} or give module:factory")
+        raise FreqprobeError(
+            f"unknown model {name!r}{did_you_mean(name, MODELS)}; choose {', '.join(MODELS)} or give module:factory"
+        )
     model = Classifier(net, shape[0])
     check_logits(model, num_classes, shape, name)
     return model

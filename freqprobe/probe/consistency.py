@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import DataError
+from .conditions import harmonise_conditions
 from .trials import DEFAULT_DISTORTION, TrialSource, read_trial_groups, with_keys
 
 KEYS = ["distortion", "condition", "image"]
@@ -78,29 +81,48 @@ def check_unique_images(keyed: pd.DataFrame) -> None:
 def matched_pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Trials of two observers side by side (``correct_a``, ``correct_b``) over their shared conditions.
 
+    Warns when a condition of one is left out because the other has no trials in it.
     Raises ``DataError`` if an observer has an image twice in a condition, or if the two
     saw different images in a condition they share.
     """
     names = a["subj"].iloc[0], b["subj"].iloc[0]
     for own in (a, b):
         check_unique_images(own)
-    shared = a[["distortion", "condition"]].drop_duplicates().merge(b[["distortion", "condition"]].drop_duplicates())
-    if shared.empty:
-        seen = [", ".join(sorted(set(own["distortion"] + " " + own["condition"]))[:3]) for own in (a, b)]
+    conditions = [list(dict.fromkeys(zip(own["distortion"], own["condition"]))) for own in (a, b)]
+    shared = [key for key in conditions[0] if key in set(conditions[1])]
+    if not shared:
+        seen = [", ".join(sorted({f"{d} {c}" for d, c in own})[:3]) for own in conditions]
         raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
                         f"{names[1]}: {seen[1]})")  # fmt: skip
+    only = [[key for key in own if key not in set(shared)] for own in conditions]
+    if only[0] or only[1]:
+        warnings.warn(f"observers {names[0]} and {names[1]}: {dropped_text(names, only, len(shared))}", stacklevel=3)
+    shared = pd.DataFrame(shared, columns=["distortion", "condition"])
     a, b = a.merge(shared), b.merge(shared)
     merged = a[[*KEYS, "correct"]].merge(b[[*KEYS, "correct"]], on=KEYS, how="outer", suffixes=("_a", "_b"),
                                           indicator=True)  # fmt: skip
     unmatched = merged[merged["_merge"] != "both"]
     if not unmatched.empty:
         row = unmatched.iloc[0]
-        only = names[0] if row["_merge"] == "left_only" else names[1]
-        raise DataError(
-            f"observers {names[0]} and {names[1]} saw different images in condition {row['condition']!r} "
-            f"({row['image']} only by {only}); error consistency needs the same images"
-        )
+        raise different_images(names, row["condition"], row["image"], 0 if row["_merge"] == "left_only" else 1)
     return merged.drop(columns="_merge").astype({"correct_a": bool, "correct_b": bool})
+
+
+def dropped_text(names: Sequence[str], only: Sequence[Sequence[tuple[str, str]]], n_shared: int) -> str:
+    """``"kappa over the 6 shared conditions; left out: high-pass 0.55, 0.45 (only a)"``."""
+    parts = []
+    for name, own in zip(names, only):
+        if own:
+            listed = ", ".join(f"{d} {c}" if d != DEFAULT_DISTORTION else c for d, c in own[:4])
+            parts.append(f"{listed}{', …' if len(own) > 4 else ''} (only {name}: {len(own)})")
+    return f"kappa over the {n_shared} shared conditions; left out: {'; '.join(parts)}"
+
+
+def different_images(names: Sequence[str], condition: str, image: str, owner: int) -> DataError:
+    return DataError(
+        f"observers {names[0]} and {names[1]} saw different images in condition {condition!r} "
+        f"({image} only by {names[owner]}); error consistency needs the same images"
+    )
 
 
 def _summarise(merged: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -137,24 +159,118 @@ def error_consistency(trials_a: TrialSource, trials_b: TrialSource, distortion: 
 def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
     """Error consistency of every pair of observers in ``trials``: one row per condition
     they share, and one pooled over the conditions of each distortion that has several
-    (``condition == "all"``), as model-vs-human's consistency matrices pool them."""
-    keyed = with_keys(trials)
+    (``condition == "all"``), as model-vs-human's consistency matrices pool them.
+
+    Condition labels are harmonised first (``freqprobe.probe.conditions``); conditions
+    that only one observer of a pair has are left out of that pair's rows, with one
+    warning for all pairs. Counted for all pairs at once (``pair_counts``).
+    """
+    (keyed,) = harmonise_conditions([with_keys(trials)])
     check_unique_images(keyed)  # also for a single observer, who has no pair to be checked in
     observers = list(dict.fromkeys(keyed["subj"]))
-    conditions = list(dict.fromkeys(zip(keyed["distortion"], keyed["condition"])))
-    distortions = list(dict.fromkeys(keyed["distortion"]))
-    rows = []
-    for first, second in itertools.combinations(observers, 2):
-        merged = matched_pair(keyed[keyed["subj"] == first], keyed[keyed["subj"] == second])
-        per_condition = _summarise(merged, ["distortion", "condition"])
-        several = merged.groupby("distortion")["condition"].transform("nunique") > 1
-        pooled = _summarise(merged[several], ["distortion"]).assign(condition="all")
-        # rows in the trials' order (a merge sorts its keys), the pooled rows after them
-        keys = zip(per_condition["distortion"], per_condition["condition"])
-        per_condition["_order"] = [conditions.index(key) for key in keys]
-        pooled["_order"] = [len(conditions) + distortions.index(d) for d in pooled["distortion"]]
-        both = pd.concat([per_condition, pooled], ignore_index=True).sort_values("_order")
-        rows.append(both.assign(observer_a=first, observer_b=second))
-    if not rows:
+    if len(observers) < 2:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(rows, ignore_index=True)[list(COLUMNS)]
+    counts = pair_counts(keyed, observers)
+    conditions = counts["conditions"]
+    pairs, dropped = [], []
+    for first, second in itertools.combinations(range(len(observers)), 2):
+        names = observers[first], observers[second]
+        has_a, has_b = counts["n_own"][:, first] > 0, counts["n_own"][:, second] > 0
+        shared = has_a & has_b
+        if not shared.any():
+            seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3])
+                    for has in (has_a, has_b)]  # fmt: skip
+            raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
+                            f"{names[1]}: {seen[1]})")  # fmt: skip
+        check_same_images(keyed, counts, names, first, second, shared)
+        if (has_a != has_b).any():
+            only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
+            dropped.append(f"{names[0]} vs {names[1]}: {dropped_text(names, only, int(shared.sum()))}")
+        pairs.append((first, second))
+    if dropped:
+        more = f" (and {len(dropped) - 1} more pairs)" if len(dropped) > 1 else ""
+        warnings.warn(f"{len(dropped)} observer pairs do not share every condition; {dropped[0]}{more}", stacklevel=2)
+    table = _pair_rows(counts, pairs, observers)
+    values = kappa_from_counts(table["n_trials"], table["right_a"], table["right_b"], table["agree"])
+    return table.assign(**values)[list(COLUMNS)]
+
+
+def factorize_pairs(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Codes of ``(first, second)`` string pairs in order of appearance, and the pairs
+    (faster than a ``MultiIndex`` for long tables)."""
+    first_codes, first_values = pd.factorize(first)
+    second_codes, second_values = pd.factorize(second)
+    codes, combined = pd.factorize(first_codes.astype(np.int64) * len(second_values) + second_codes)
+    pairs = [(first_values[c // len(second_values)], second_values[c % len(second_values)]) for c in combined]
+    return codes.astype(np.int64), pairs
+
+
+def pair_counts(keyed: pd.DataFrame, observers: Sequence[str]) -> dict[str, Any]:
+    """Trial counts of every pair of observers per condition, by matrix products.
+
+    Returns ``conditions`` (``(distortion, condition)`` in order of appearance) and arrays
+    over ``(condition, observer_a, observer_b)``: ``n`` (images both saw), ``right`` (of
+    those, right by ``a``), ``agree`` (both right or both wrong); and ``n_own``
+    ``(condition, observer)``: trials of each observer.
+    """
+    condition_codes, conditions = factorize_pairs(keyed["distortion"], keyed["condition"])
+    image_codes = pd.factorize(keyed["image"])[0].astype(np.int64)
+    item_codes, items = pd.factorize(condition_codes * (image_codes.max() + 1) + image_codes)
+    observer_codes = pd.Index(observers).get_indexer(keyed["subj"])
+    present = np.zeros((len(observers), len(items)))
+    right = np.zeros_like(present)
+    present[observer_codes, item_codes] = 1.0
+    right[observer_codes, item_codes] = keyed["correct"].to_numpy(dtype=float)
+    item_condition = items // (image_codes.max() + 1)
+    shape = (len(conditions), len(observers), len(observers))
+    n, right_a, agree = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for c in range(len(conditions)):
+        columns = item_condition == c
+        p, r = present[:, columns], right[:, columns]
+        wrong = p - r
+        n[c], right_a[c], agree[c] = p @ p.T, r @ p.T, r @ r.T + wrong @ wrong.T
+    return {"conditions": list(conditions), "n": n, "right": right_a, "agree": agree,
+            "n_own": np.stack([np.diagonal(n[c]) for c in range(len(conditions))])}  # fmt: skip
+
+
+def check_same_images(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequence[str], first: int, second: int,
+                       shared: np.ndarray) -> None:  # fmt: skip
+    """Raise ``DataError`` naming an image if observers ``first`` and ``second`` (indices into
+    ``counts``' observers) saw different images in a condition they share."""
+    n_own, both = counts["n_own"], counts["n"][:, first, second]
+    differ = shared & ((both != n_own[:, first]) | (both != n_own[:, second]))
+    if not differ.any():
+        return
+    distortion, condition = counts["conditions"][int(np.flatnonzero(differ)[0])]
+    in_condition = keyed[(keyed["distortion"] == distortion) & (keyed["condition"] == condition)]
+    images = [set(in_condition.loc[in_condition["subj"] == name, "image"]) for name in names]
+    owner = 0 if images[0] - images[1] else 1
+    raise different_images(names, condition, sorted(images[owner] - images[1 - owner])[0], owner)
+
+
+def _pair_rows(counts: dict[str, Any], pairs: Sequence[tuple[int, int]], observers: Sequence[str]) -> pd.DataFrame:
+    """Counts of each pair (in order): per shared condition (in order of appearance), then
+    pooled per distortion with several shared conditions (``condition == "all"``)."""
+    first, second = np.array(pairs).T
+    n_own = counts["n_own"]
+    shared = ((n_own[:, first] > 0) & (n_own[:, second] > 0)).T  # (pair, condition)
+    values = {"n_trials": counts["n"][:, first, second].T, "right_a": counts["right"][:, first, second].T,
+              "right_b": counts["right"][:, second, first].T, "agree": counts["agree"][:, first, second].T}  # fmt: skip
+    distortion_codes, distortions = pd.factorize(pd.Index([d for d, _ in counts["conditions"]]))
+    one_hot = np.eye(len(distortions))[distortion_codes]  # (condition, distortion)
+    several = shared.astype(float) @ one_hot > 1  # (pair, distortion)
+    per_pair, per_condition = np.nonzero(shared)
+    pooled_pair, pooled_distortion = np.nonzero(several)
+    conditions = [c for _, c in counts["conditions"]]
+    table = pd.DataFrame({
+        "pair": np.concatenate([per_pair, pooled_pair]),
+        "pooled": np.concatenate([np.zeros(len(per_pair), bool), np.ones(len(pooled_pair), bool)]),
+        "distortion": [*distortions[distortion_codes[per_condition]], *distortions[pooled_distortion]],
+        "condition": [*(conditions[c] for c in per_condition), *(["all"] * len(pooled_pair))],
+        **{name: np.concatenate([v[per_pair, per_condition], ((v * shared) @ one_hot)[pooled_pair, pooled_distortion]])
+           for name, v in values.items()},
+    })  # fmt: skip
+    table = table.sort_values(["pair", "pooled"], kind="stable").reset_index(drop=True)
+    names = np.array(observers, dtype=object)
+    return table.assign(observer_a=names[first[table["pair"]]], observer_b=names[second[table["pair"]]],
+                        n_trials=table["n_trials"].astype(int))  # fmt: skip

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..errors import FreqprobeError
+from ..suggest import did_you_mean
 
 #: ImageNet class indices of the 16 entry-level categories (model-vs-human,
 #: ``modelvshuman/helper/human_categories.py``).
@@ -65,10 +66,15 @@ class Decider:
             raise FreqprobeError(f"the label map uses output {largest}, but model {model} gives {k}")
 
     def decide(self, outputs: Tensor) -> Tensor:
+        return self.scores(outputs).argmax(dim=1)
+
+    def scores(self, outputs: Tensor) -> Tensor:
+        """``(N, len(class_names))`` scores whose arg-max is the decision: the outputs, or
+        through a label map the class probabilities averaged over each class's indices."""
         if self.groups is None:
-            return outputs.argmax(dim=1)
+            return outputs
         probabilities = torch.softmax(outputs.float(), dim=1)
-        return (probabilities @ self._averaging(outputs.shape[1], outputs.device)).argmax(dim=1)
+        return probabilities @ self._averaging(outputs.shape[1], outputs.device)
 
     def _averaging(self, k: int, device: torch.device) -> Tensor:
         """``(K, C)``: column ``c`` averages the outputs of class ``c``'s indices."""
@@ -97,7 +103,9 @@ def make_decider(
         raise FreqprobeError("give class_names or label_map, not both")
     if isinstance(label_map, str):
         if label_map not in LABEL_MAPS:
-            raise FreqprobeError(f"unknown label map {label_map!r}; known: {', '.join(LABEL_MAPS)}")
+            raise FreqprobeError(
+                f"unknown label map {label_map!r}{did_you_mean(label_map, LABEL_MAPS)}; known: {', '.join(LABEL_MAPS)}"
+            )
         label_map = LABEL_MAPS[label_map]
     if label_map is not None:
         groups = tuple(tuple(int(i) for i in indices) for indices in label_map.values())

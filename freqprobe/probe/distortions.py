@@ -21,10 +21,16 @@ were). All but ``colour`` and ``false-colour`` work on the grey image (skimage's
 - ``uniform-noise`` (width ``w``): grey at 30 % contrast plus uniform noise in ``[-w, w]``;
 - ``rotation`` (0, 90, 180, 270 degrees, counter-clockwise as ``np.rot90``);
 - ``false-colour``: ``False`` flips both opponent-colour axes (L-M and S-(L+M)) in the DKL
-  space of the original code, keeping luminance; linear, without the monitor gamma table.
+  space of the original code, keeping luminance, on the monitor's light output: 8-bit
+  values go through a monitor gamma table and come back through it (nearest entry), as the
+  original ``false_colour`` does; the table is the user's (``monitor_gamma``), by default
+  the sRGB curve (``gamma.py``; the original used its lab's measured table);
+- ``eidolonI``, ``eidolonII``, ``eidolonIII`` (reach, labels ``R-10-10``, ``R-3-10``,
+  ``R-0-10``): grey, Koenderink et al.'s partially coherent disarray at coherence 1.0, 0.3
+  and 0.0 and grain 10 (``eidolons.py``).
 
-Eidolon distortions (Koenderink et al.) are out of scope. Random distortions draw per
-image from ``(seed, image index)``, so results do not depend on the batch size.
+Random distortions draw per image from ``(seed, image index)``, so results do not depend
+on the batch size.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ from ..transforms.base import iter_batches
 from ..transforms.keyed_random import keyed_uniform
 from ..transforms.phase import PowerEqualize, odd_symmetric_phase
 from ..transforms.spatial import BLUR_TRUNCATE, gaussian_kernel
+from .eidolons import partially_coherent_disarray
+from .gamma import GammaSource, gamma_table
+from ..suggest import did_you_mean
 
 #: skimage ``rgb2gray`` weights (ITU-R BT.709 luminance), as the original stimulus code.
 LUMINANCE = (0.2125, 0.7154, 0.0721)
@@ -57,6 +66,9 @@ CONES = ((0.1619982647, 0.208049264, 0.0389347448),
          (0.0330275785, 0.2496504557, 0.0618343518),
          (0.0015524055, 0.0198861001, 0.1890224274))  # fmt: skip
 CONES_WHITE = (0.20449114, 0.17225619, 0.10523047)
+#: The eidolon sets of model-vs-human: name -> coherence; their grain, in pixels.
+EIDOLON_COHERENCE = {"eidolonI": 1.0, "eidolonII": 0.3, "eidolonIII": 0.0}
+EIDOLON_GRAIN = 10.0
 #: Cone contrasts to the DKL axes (luminance, L-M, S-(L+M)), after Brainard (1996).
 DKL = ((9.27590805, 9.27590805, 0.0),
        (7.86421647, -9.33587662, 0.0),
@@ -131,6 +143,25 @@ def opponent_colours(x: Tensor) -> Tensor:
     return out.clamp(0, 1)
 
 
+def false_colour(x: Tensor, gamma: GammaSource = None) -> Tensor:
+    """``opponent_colours`` on the monitor's light output: the 8-bit values (``x`` is
+    rounded to k/255) through the gamma table (``gamma.gamma_table`` of ``gamma``: by
+    default sRGB), the flip, then back to the 8-bit value of the nearest table entry
+    (values outside [0, 1] clipped first), as ``false_colour`` of the original code; the
+    result is a multiple of 1/255."""
+    table = torch.as_tensor(gamma_table(gamma), dtype=torch.float64, device=x.device)
+    light = table[(x.double() * 255).round().clamp(0, 255).long()]
+    flipped = opponent_colours(light).clamp(0, 1)  # the original clips before its look-up
+    midpoints = (table[1:] + table[:-1]) / 2
+    return (torch.searchsorted(midpoints, flipped.contiguous()) / 255).to(x.dtype)
+
+
+def eidolon(x: Tensor, reach: float, coherence: float, index: Tensor, seed: int) -> Tensor:
+    """Grey, partially coherent disarray at ``reach`` (grain ``EIDOLON_GRAIN``), clipped."""
+    out = partially_coherent_disarray(grey(x)[:, 0], reach, coherence, EIDOLON_GRAIN, index, seed)
+    return out.clamp(0, 1)[:, None].expand(-1, 3, -1, -1)
+
+
 # -- distortion kinds: levels, labels and checks ----------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class Distortion:
@@ -144,6 +175,7 @@ class Distortion:
     named: dict[str, float] = dataclasses.field(default_factory=dict)  #: labels that are not numbers
     valid: Callable[[float], bool] = lambda level: level >= 0
     prefix: str = ""  #: contrast conditions are spelled "c50", "c05"
+    suffix: str = ""  #: eidolon conditions are spelled "8-10-10" (reach 8)
 
     def parse(self, text: str) -> float:
         """The numeric level of a condition label (``"c05"``, ``"inf"``, ``"pow"``, ``"90"``)."""
@@ -151,7 +183,7 @@ class Distortion:
         if text in self.named:
             return self.named[text]
         try:
-            level = float(text.removeprefix(self.prefix) if self.prefix else text)
+            level = float(text.removeprefix(self.prefix).removesuffix(self.suffix))
         except ValueError:
             level = math.nan
         if math.isnan(level) or not self.valid(level) or (self.named and level not in self.named.values()):
@@ -166,6 +198,8 @@ class Distortion:
                 return text
         if self.prefix:
             return f"{self.prefix}{level:02g}" if level >= 1 else f"{self.prefix}{level:g}"
+        if self.suffix:
+            return f"{level:g}{self.suffix}"
         return f"{level:g}" if self.integer_labels else str(float(level))
 
     @property
@@ -181,6 +215,15 @@ class Distortion:
 
 def _binary(distorted: Callable[[Tensor], Tensor]) -> Callable[[Tensor, float, Tensor, int], Tensor]:
     return lambda x, level, index, seed: distorted(x) if level else x
+
+
+def _eidolon_set(name: str, coherence: float) -> Distortion:
+    suffix = f"-{round(10 * coherence)}-{EIDOLON_GRAIN:g}"
+    return Distortion(name, f"grey, eidolon: partially coherent disarray (coherence {coherence:g}, grain "
+                      f"{EIDOLON_GRAIN:g}) at reach R", "Reach-coherence x 10-grain (reach doubles per step)",
+                      tuple(f"{2**k}{suffix}" for k in range(8)),
+                      lambda x, level, index, seed: eidolon(x, level, coherence, index, seed),
+                      valid=lambda level: 0 <= level < math.inf, suffix=suffix)  # fmt: skip
 
 
 DISTORTIONS: dict[str, Distortion] = {
@@ -204,14 +247,16 @@ DISTORTIONS: dict[str, Distortion] = {
                    valid=lambda level: 0 <= level <= 180),
         Distortion("power-equalisation", "grey; pow: the set's mean amplitude spectrum, own phase", "Power spectrum",
                    ("0", "pow"), lambda x, level, index, seed: grey(x), named={"0": 0.0, "pow": 1.0}),
-        Distortion("false-colour", "True: colour as is; False: opponent colours (DKL axes flipped)", "Colour",
-                   ("True", "False"), _binary(opponent_colours), named={"True": 0.0, "False": 1.0}),
+        Distortion("false-colour", "True: colour as is; False: opponent colours (DKL axes flipped on the monitor's "
+                   "light output: --monitor-gamma table, default sRGB)",
+                   "Colour", ("True", "False"), _binary(false_colour), named={"True": 0.0, "False": 1.0}),
         Distortion("rotation", "grey, rotated counter-clockwise by 0, 90, 180 or 270 degrees", "Rotation angle [deg]",
                    ("0", "90", "180", "270"), lambda x, level, index, seed: rotation(x, level),
                    valid=lambda level: level in (0, 90, 180, 270)),
         Distortion("uniform-noise", "grey at 30% contrast plus uniform noise in [-w, w]", "Uniform noise width",
                    ("0.0", "0.03", "0.05", "0.1", "0.2", "0.35", "0.6", "0.9"), uniform_noise,
                    valid=lambda level: 0 <= level < math.inf),
+        *(_eidolon_set(name, coherence) for name, coherence in EIDOLON_COHERENCE.items()),
     )
 }  # fmt: skip
 
@@ -244,12 +289,14 @@ class Condition:
         return self.function(x, index)
 
 
-def _benchmark_condition(distortion: Distortion, level: float, seed: int) -> Condition:
+def _benchmark_condition(distortion: Distortion, level: float, seed: int, gamma: GammaSource) -> Condition:
     if distortion.name == "power-equalisation" and level:
         equalise = PowerEqualize()
         return Condition(distortion.name, level, distortion.label(level),
                          lambda x, index: equalise.apply(grey(x), index).clamp(0, 1),
                          fitter=equalise, fit_on_grey=True)  # fmt: skip
+    if distortion.name == "false-colour" and level:
+        return Condition(distortion.name, level, distortion.label(level), lambda x, index: false_colour(x, gamma))
     return Condition(distortion.name, level, distortion.label(level),
                      lambda x, index: distortion.apply(x, level, index, seed))  # fmt: skip
 
@@ -269,20 +316,32 @@ def filter_bank_condition(spec: str) -> Condition:
 
 
 def parse_conditions(
-    distortions: str | Sequence[str] | None = None, preset: str | None = None, seed: int = 0
+    distortions: str | Sequence[str] | None = None,
+    preset: str | None = None,
+    seed: int = 0,
+    monitor_gamma: GammaSource = None,
 ) -> list[Condition]:
     """The conditions of a sweep, in order.
 
     Items are ``NAME`` (a benchmark distortion at its preset levels), ``NAME:L1,L2,...``
     (at these levels: numbers or the benchmark's labels such as ``c50``, ``inf``, ``pow``)
     or a filter-bank spec (``lowpass:0.1``, one condition; specs of one transform form one
-    curve, their level is the first argument). Default: the images as they are.
+    curve, their level is the first argument). The same sweep grammar holds for a
+    filter-bank transform of one argument: ``lowpass:0.1,0.25,0.4`` (keywords apply to every
+    level: ``lowpass:0.1,0.25,window=gaussian``). Default: the images as they are.
+    ``seed`` draws the random distortions; ``monitor_gamma`` is false colour's table (256
+    light outputs in [0, 1], an array or a ``.npy`` path; default: the sRGB curve).
+
+    Example:
+        >>> [c.label for c in parse_conditions(["contrast:100,30", "lowpass:0.1,0.25,window=gaussian"])]
+        ['c100', 'c30', 'lowpass:0.1,window=gaussian', 'lowpass:0.25,window=gaussian']
     """
     if preset is not None and distortions is not None:
         raise FreqprobeError("give distortions or a preset, not both")
+    gamma = gamma_table(monitor_gamma)  # a bad table fails before any work
     if preset is not None:
         if preset not in PRESETS:
-            raise FreqprobeError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+            raise FreqprobeError(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; known: {', '.join(PRESETS)}")
         items: Sequence[str] = PRESETS[preset]
     elif distortions is None:
         items = ["original"]
@@ -296,16 +355,29 @@ def parse_conditions(
         distortion = DISTORTIONS.get(name.strip())
         if distortion is None:
             _check_known(str(item))
-            conditions.append(filter_bank_condition(item))
+            conditions.extend(filter_bank_condition(spec) for spec in filter_bank_sweep(str(item)))
             continue
         texts = re.split(r"\s*,\s*", levels.strip()) if levels.strip() else list(distortion.preset)
         for text in texts:
-            conditions.append(_benchmark_condition(distortion, distortion.parse(text), seed))
+            conditions.append(_benchmark_condition(distortion, distortion.parse(text), seed, gamma))
     keys = [(c.distortion, c.label) for c in conditions]
     if len(set(keys)) < len(keys):
         twice = next(key for key in keys if keys.count(key) > 1)
         raise FreqprobeError(f"condition {twice[1]!r} of {twice[0]} is listed twice")
     return conditions
+
+
+def filter_bank_sweep(item: str) -> list[str]:
+    """``NAME:L1,L2,...[,key=value]`` of a one-argument transform as one spec per level;
+    any other spec as it is (``bandpass:0.1,0.2`` has two arguments, not two levels)."""
+    name, _, argtext = item.partition(":")
+    cls = REGISTRY.get(name.strip())
+    tokens = [t.strip() for t in argtext.split(",")] if argtext.strip() else []
+    levels = [t for t in tokens if "=" not in t]
+    if cls is None or "+" in item or len(cls.positional) != 1 or len(levels) < 2:
+        return [item]
+    keywords = [t for t in tokens if "=" in t]
+    return [f"{name.strip()}:{','.join([level, *keywords])}" for level in levels]
 
 
 def _check_known(item: str) -> None:
@@ -314,7 +386,8 @@ def _check_known(item: str) -> None:
         name = stage.partition(":")[0].strip()
         if name not in REGISTRY:
             raise FreqprobeError(
-                f"unknown distortion {name!r} in {item!r}; benchmark distortions: {', '.join(DISTORTIONS)}; "
+                f"unknown distortion {name!r} in {item!r}{did_you_mean(name, [*DISTORTIONS, *REGISTRY])}; "
+                f"benchmark distortions: {', '.join(DISTORTIONS)}; "
                 f"filter-bank transforms: {', '.join(sorted(REGISTRY))} (freqprobe probe --list)"
             )
 

@@ -29,6 +29,8 @@ import pandas as pd
 from ..display import TableDisplay
 from ..errors import DataError
 from ..io import atomic_path, write_table
+from .conditions import harmonise_conditions
+from ..runfolder import claim_folder
 from .consistency import consistency_table
 from .curves import curves_table
 from .shape_bias import shape_bias_table
@@ -58,7 +60,9 @@ class ProbeReport(TableDisplay):
         classes: Collection[str] | None = None,
         levels: Mapping[tuple[str, str], float] | None = None,
     ) -> ProbeReport:
-        """Every table from a trial table (models and humans alike)."""
+        """Every table from a trial table (models and humans alike); condition labels of
+        one meaning get one spelling first (``freqprobe.probe.conditions``)."""
+        (trials,) = harmonise_conditions([trials])
         return cls(
             curves=curves_table(trials, levels),
             trials=trials[list(TRIAL_COLUMNS)].reset_index(drop=True),
@@ -79,6 +83,7 @@ class ProbeReport(TableDisplay):
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the tables and ``settings.json``, then the figures drawn from them."""
         folder = Path(folder)
+        claim_folder(folder, "probe")
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
         with atomic_path(folder / "settings.json") as partial:
             partial.write_text(json.dumps(self.settings, indent=2, default=str) + "\n")

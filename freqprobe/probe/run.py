@@ -23,11 +23,21 @@ from ..validation import check_int
 from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
-from .distortions import Condition, check_conditions, parse_conditions
+from .distortions import Condition, check_conditions, filter_bank_condition, parse_conditions
+from .gamma import GammaSource
+from .gamma import describe as describe_gamma
 from .labelled import LabelledSource, load_labelled
 from .report import ProbeReport
 from .trials import COLUMNS as TRIAL_COLUMNS
 from .trials import cue_conflict, image_id, with_keys
+
+
+def with_original(conditions: list[Condition]) -> list[Condition]:
+    """The conditions, led by the undistorted images when they are not among them: every
+    curve is read against the accuracy it starts from."""
+    if any(c.distortion == "original" for c in conditions):
+        return conditions
+    return [filter_bank_condition("original"), *conditions]
 
 
 class Batches:
@@ -54,6 +64,7 @@ def probe(
     batch_size: int = 128,
     device: str | torch.device = "auto",
     seed: int = 0,
+    monitor_gamma: GammaSource = None,
 ) -> ProbeReport:
     """Decisions of one or more classifiers on a labelled set, per distortion and level.
 
@@ -65,7 +76,8 @@ def probe(
             [0, 1], ``(N, 3, H, W)``: a model that needs normalisation carries it inside.
         data: a folder with one sub-folder per class, or ``(images, labels, class_names)``.
         distortions: items as ``freqprobe.probe.distortions.parse_conditions`` takes them
-            (``"low-pass:0,1,3"``, ``"contrast"``, ``"lowpass:0.1"``); default: none.
+            (``"low-pass:0,1,3"``, ``"contrast"``, ``"lowpass:0.1"``); default: none. The
+            undistorted images (``original``) are always probed too, as every curve's baseline.
         preset: a named sweep instead (``"model-vs-human"``).
         class_names: the classes of the model's outputs, in order (default: the model's own,
             for a model of ``fp.ablate`` or an ``nn.Module`` with a ``class_names``
@@ -80,6 +92,10 @@ def probe(
         batch_size, device, seed: batching, ``"auto"`` (CUDA if available), and the seed
             of the random benchmark distortions (drawn per image, independent of the batch
             size); random filter-bank specs carry their own (``phase_noise:90,seed=1``).
+        monitor_gamma: false colour's monitor gamma table: 256 light outputs in [0, 1], one
+            per 8-bit value, increasing (an array or a ``.npy`` path); default: the sRGB
+            curve. model-vs-human's stimuli used their lab's measured table
+            (``code/x_gamma_function.npy`` of ``rgeirhos/generalisation-humans-DNNs``).
 
     Returns:
         A ``ProbeReport`` (curves, trials, shape bias on cue-conflict images, consistency).
@@ -89,7 +105,7 @@ def probe(
     """
     check_int(batch_size, "batch_size", 1)
     check_int(seed, "seed")
-    conditions = parse_conditions(distortions, preset, seed)  # bad distortions fail before the images load
+    conditions = with_original(parse_conditions(distortions, preset, seed, monitor_gamma))  # before the images load
     labelled = load_labelled(data, size=size)
     device = resolve_device(device)
     sources, observers = _observers(model, names)
@@ -121,7 +137,7 @@ def probe(
         "size": list(labelled.images.size), "data_classes": list(labelled.class_names),
         "variant": seen[0] if len(set(seen)) == 1 else dict(zip(observers, seen)),
         "response_classes": next(iter(responses.values())) if same else responses,
-        "distortions": distortions, "preset": preset, "seed": seed,
+        "distortions": distortions, "preset": preset, "seed": seed, "monitor_gamma": describe_gamma(monitor_gamma),
         "label_map": label_map if label_map is None or isinstance(label_map, str)
         else {name: list(indices) for name, indices in label_map.items()},
         "chance": 1 / len(labelled.class_names),

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from .conditions import harmonise_conditions
 
 REQUIRED = ("subj", "imagename", "category", "object_response")
 COLUMNS = ("subj", "distortion", "condition", "imagename", "category", "object_response")
@@ -51,7 +52,9 @@ def image_id(name: str) -> str:
 def read_trials(sources: TrialSource | Sequence[TrialSource], distortion: str | None = None) -> pd.DataFrame:
     """One trial table from CSV files and/or data frames, columns normalised.
 
-    Column names are lower-cased; ``condition`` defaults to ``"all"``. With ``distortion``,
+    Column names are lower-cased; ``condition`` defaults to ``"all"``; condition labels
+    of one meaning get one spelling (``1`` and ``1.0``, ``true`` and ``True``; see
+    ``freqprobe.probe.conditions``). With ``distortion``,
     tables that have a ``distortion`` column keep only its rows, and tables without one
     are taken to be of it; without, either every table has the column or none has.
     An empty ``object_response`` (no answer) counts as a wrong answer, as model-vs-human
@@ -65,7 +68,8 @@ def read_trials(sources: TrialSource | Sequence[TrialSource], distortion: str | 
 
 def read_trial_groups(groups: Sequence[Sequence[TrialSource]], distortion: str | None = None) -> list[pd.DataFrame]:
     """One trial table per group of sources (say, one per observer), read as ``read_trials``
-    reads them, with the rule for the ``distortion`` column applied across all groups."""
+    reads them, with the rule for the ``distortion`` column applied across all groups and
+    one spelling per condition across all (``freqprobe.probe.conditions``)."""
     tables = [[_read_one(source) for source in group] for group in groups]
     if any(not group for group in tables):
         raise DataError("no trial tables given")
@@ -88,6 +92,7 @@ def read_trial_groups(groups: Sequence[Sequence[TrialSource]], distortion: str |
         if trials.empty:
             raise DataError(f"no trials of distortion {distortion!r}")
         combined.append(trials)
+    combined = harmonise_conditions(combined)
     unanswered = sum(int((trials["object_response"] == "").sum()) for trials in combined)
     if unanswered:
         total = sum(len(trials) for trials in combined)

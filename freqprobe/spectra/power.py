@@ -33,6 +33,7 @@ import torch
 from torch import Tensor
 
 from ..errors import FreqprobeError
+from ..suggest import did_you_mean
 
 WINDOWS = ("hann", "none")
 #: Power floor before any logarithm (-120 dB, far below 8-bit quantisation noise at about
@@ -43,7 +44,7 @@ POWER_FLOOR = 1e-12
 def check_window(window: str) -> None:
     """Raise a one-line ``FreqprobeError`` for an unknown window name."""
     if window not in WINDOWS:
-        raise FreqprobeError(f"unknown window {window!r}; choose one of {', '.join(WINDOWS)}")
+        raise FreqprobeError(f"unknown window {window!r}{did_you_mean(window, WINDOWS)}; choose one of {', '.join(WINDOWS)}")
 
 
 def spectral_window(height: int, width: int, window: str, device: torch.device | str = "cpu") -> Tensor:

@@ -37,6 +37,7 @@ from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
 from ..io import check_table_names, write_arrays_and_settings, write_table
+from ..runfolder import claim_folder
 from ..validation import check_int
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
@@ -95,6 +96,7 @@ class SpectrumReport(TableDisplay):
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write every table, ``maps.npz``, ``settings.json``, then the figure drawn from them."""
         folder = Path(folder)
+        claim_folder(folder, "spectrum")
         paths = [write_table(getattr(self, name), folder / f"{name}.csv") for name in TABLES]
         paths += write_arrays_and_settings(folder, self.maps, self.settings)
         return paths + redraw(folder)
@@ -116,7 +118,7 @@ class SpectrumReport(TableDisplay):
         """The spectra figure (see ``freqprobe.figures.spectra``), for Jupyter or ``save_figure``."""
         from ..figures.spectra import spectra_figure
 
-        return spectra_figure(self)
+        return spectra_figure(self.radial, self.peaks, self.comparison, self.maps, self.settings)
 
 
 def redraw(folder: str | os.PathLike[str]) -> list[Path]:

@@ -68,6 +68,7 @@ from ..errors import FreqprobeError
 from ..transforms.spatial import mirror_index
 from ..transforms.wavelet import max_level
 from .power import Periodogram, hann_half_plane
+from ..suggest import did_you_mean
 
 GAUSSIAN_SIGMA = 1.0
 WAVELET = "db4"
@@ -208,7 +209,9 @@ RESIDUALS: dict[str, Callable[[Tensor], Tensor]] = {
 def check_denoiser(denoiser: str) -> None:
     """Raise a one-line ``FreqprobeError`` for an unknown denoiser name."""
     if denoiser not in RESIDUALS:
-        raise FreqprobeError(f"unknown denoiser {denoiser!r}; choose one of {', '.join(RESIDUALS)}")
+        raise FreqprobeError(
+            f"unknown denoiser {denoiser!r}{did_you_mean(denoiser, RESIDUALS)}; choose one of {', '.join(RESIDUALS)}"
+        )
 
 
 def noise_residual(x: Tensor, denoiser: str) -> Tensor:

@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 from ..errors import FreqprobeError
+from ..suggest import did_you_mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +65,10 @@ def get_recipe(recipe: Recipe | str) -> Recipe:
     """A ``Recipe`` from itself or its name."""
     if isinstance(recipe, Recipe):
         return recipe
-    if not isinstance(recipe, str) or recipe not in RECIPES:
+    if not isinstance(recipe, str):
         raise FreqprobeError(f"unknown recipe {recipe!r}; choose {', '.join(RECIPES)} or pass a Recipe")
+    if recipe not in RECIPES:
+        raise FreqprobeError(
+            f"unknown recipe {recipe!r}{did_you_mean(recipe, RECIPES)}; choose {', '.join(RECIPES)} or pass a Recipe"
+        )
     return RECIPES[recipe]

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from ..errors import SpecError
+from ..suggest import did_you_mean
 
 REGISTRY: dict[str, type[Transform]] = {}
 _STAGE_SEPARATOR = re.compile(r"\+(?=\s*[A-Za-z_])")  # "+" before a name, not in "1e+0"
@@ -207,7 +208,7 @@ def _parse_stage(text: str, spec: str) -> Transform:
     name = name.strip()
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
-        raise SpecError(f"{spec}: unknown transform {name!r}; known: {known}")
+        raise SpecError(f"{spec}: unknown transform {name!r}{did_you_mean(name, REGISTRY)}; known: {known}")
     cls = REGISTRY[name]
     try:
         return cls(**_parse_args(cls, argtext))
@@ -230,7 +231,8 @@ def _parse_args(cls: type[Transform], argtext: str) -> dict[str, Any]:
             current, _, value = token.partition("=")
             current = current.strip()
             if current not in fields or current in cls.positional:
-                raise SpecError(f"{cls.name}: unknown argument {current!r}; {_usage(cls)}")
+                known = [f for f in fields if f not in cls.positional]
+                raise SpecError(f"{cls.name}: unknown argument {current!r}{did_you_mean(current, known)}; {_usage(cls)}")
             if current in raw:
                 raise SpecError(f"{cls.name}: argument {current!r} given twice")
             raw[current] = [value.strip()]

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from .base import Transform, register
 from .spatial import gaussian_blur, luminance
+from ..suggest import did_you_mean
 
 METHODS = ("canny", "sobel")
 _CANNY_DEFAULTS = {"low": 0.1, "high": 0.2, "sigma": 1.0}
@@ -72,7 +73,7 @@ class Edges(Transform):
 
     def _validate(self) -> None:
         if self.method not in METHODS:
-            raise self.fail(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+            raise self.fail(f"unknown method {self.method!r}{did_you_mean(self.method, METHODS)}; choose one of {', '.join(METHODS)}")
         if self.method == "sobel":
             changed = [f"{key}={getattr(self, key):g}" for key, d in _CANNY_DEFAULTS.items() if getattr(self, key) != d]
             if changed:

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from .base import Compose, Original, Transform, register
 from .dct import dct_matrix
+from ..suggest import did_you_mean
 
 KINDS = ("dct8", "logfft", "logdct", "wavelet")
 #: The side each kind divides the image by.
@@ -48,7 +49,7 @@ class Representation(Transform):
 
     def _validate(self) -> None:
         if self.kind not in KINDS:
-            raise self.fail(f"unknown representation {self.kind!r}; choose one of {', '.join(KINDS)}")
+            raise self.fail(f"unknown representation {self.kind!r}{did_you_mean(self.kind, KINDS)}; choose one of {', '.join(KINDS)}")
 
     def check_size(self, height: int, width: int) -> None:
         block = BLOCK[self.kind]

@@ -1,0 +1,54 @@
+"""Warnings a run gives, kept in its run folder (``warnings.csv``) so that a report made
+later can show them: leakage found while splitting, blank variants, a failed control."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from .io import write_table
+
+WARNINGS_FILE = "warnings.csv"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def records_warnings(folder_argument: str) -> Callable[[F], F]:
+    """Decorate a function whose ``folder_argument`` names its run folder: the warnings it
+    gives still reach the caller as they are, and are also written to ``warnings.csv`` there
+    (one ``message`` per row; a run without warnings leaves an empty table)."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            folder = signature.bind(*args, **kwargs).arguments.get(folder_argument)
+            if folder is None:
+                return function(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # every warning is recorded; the caller's filters decide below
+                result = function(*args, **kwargs)
+            for w in caught:  # to the caller, under its own filters (pytest.warns, "error", "ignore" ...)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            messages = list(dict.fromkeys(str(w.message) for w in caught))
+            write_table(pd.DataFrame({"message": messages}, dtype=str), Path(os.fspath(folder)) / WARNINGS_FILE)
+            return result
+
+        return recorded  # type: ignore[return-value]
+
+    return decorate
+
+
+def read_warnings(folder: Path) -> list[str]:
+    """The messages of a run folder's ``warnings.csv`` (none when it has none)."""
+    path = folder / WARNINGS_FILE
+    if not path.is_file():
+        return []
+    return [str(m) for m in pd.read_csv(path, keep_default_na=False, dtype=str).get("message", [])]
