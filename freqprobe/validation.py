@@ -19,5 +19,5 @@ def check_int(value, name: str, minimum: int | None = None) -> int:
 def check_fraction(value, name: str) -> float:
     """``value`` as a ``float`` strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < float(value) < 1:
-        raise FreqprobeError(f"{name} must be a number in (0, 1), got {value!r}")
+        raise FreqprobeError(f"{name} must lie in (0, 1), got {value!r}")
     return float(value)

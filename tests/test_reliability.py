@@ -429,12 +429,12 @@ def test_attribution_stops_on_a_model_whose_outputs_turn_nan_on_some_images() ->
     [
         (["ablate", "--real", "missing", "--fake", "missing", "--variants", "lowpass:9"], "cutoff=9.0 is outside"),
         (["ablate", "--real", "missing", "--fake", "missing", "--seeds", "0"], "--seeds must be >= 1"),
-        (["ablate", "--real", "missing", "--fake", "missing", "--test-size", "1.5"], "--test-size must be"),
-        (["spectrum", "--real", "missing", "--fake", "missing", "--window", "x"], "unknown window 'x'"),
-        (["spectrum", "--real", "missing", "--fake", "missing", "--max-peaks", "0"], "max_peaks=0"),
+        (["ablate", "--real", "missing", "--fake", "missing", "--test-size", "1.5"], "--test-size must lie in"),
+        (["spectrum", "--real", "missing", "--fake", "missing", "--min-score", "nan"], "must be a finite number"),
+        (["spectrum", "--real", "missing", "--fake", "missing", "--max-peaks", "0"], "max-peaks 0"),
         (["probe", "--model", "synthetic:tiny_net_2", "--data", "missing", "--distortions", "zzz"], "zzz"),
     ],
-    ids=["ablate-variant", "ablate-seeds", "ablate-test-size", "spectrum-window", "spectrum-peaks", "probe-distortion"],
+    ids=["ablate-variant", "ablate-seeds", "ablate-test-size", "spectrum-score", "spectrum-peaks", "probe-distortion"],
 )
 def test_bad_options_fail_before_the_images_are_read(argv, reason, tmp_path, capsys) -> None:
     """The inputs do not exist: an error about the option proves it was checked first."""

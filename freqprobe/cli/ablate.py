@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
         transform(variant)
     if args.seeds < 1:
         raise FreqprobeError(f"--seeds must be >= 1, got {args.seeds}")
-    check_fraction(args.test_size, "--test-size")
+    check_fraction(args.test_size, "test_size")  # named as in Python: the CLI shows it as --test-size
     if args.epochs is not None:
         recipes = [dataclasses.replace(r, epochs=args.epochs) for r in recipes]
     real = load_images(args.real, size=args.size)
