@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.figure import Figure
 
+from ..ablation.tasks import NULL_CONTROL
 from ..transforms import transform
 from ..transforms.fourier import HighPass, LowPass
 from .common import CHANCE_GID, legend_outside, save_figure, subplots
@@ -18,7 +19,7 @@ from .common import CHANCE_GID, legend_outside, save_figure, subplots
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 NULL_COLOUR = "#7f7f7f"
 #: The real-vs-real control's task and variant, under its former name too.
-NULL_NAMES = ("null", "real-vs-real")
+NULL_NAMES = (NULL_CONTROL,)  # old folders' "null" rows are renamed when read (ablation.result.read_table)
 
 
 def main_task(summary: pd.DataFrame) -> str:
@@ -79,7 +80,7 @@ def plot_accuracy_bars(summary: pd.DataFrame, table: pd.DataFrame, ax=None, task
         ax.hlines([chance] * len(spots), [i - 0.45 for i in spots], [i + 0.45 for i in spots], color="black",
                   linestyle=style, linewidth=0.9, zorder=5, gid=f"{CHANCE_GID}:{own_task}")  # fmt: skip
         handles.append(Line2D([], [], color="black", linestyle=style, linewidth=0.9))
-        labels.append(f"chance, {'real-vs-real' if own_task in NULL_NAMES else own_task} ({chance:.2g})")
+        labels.append(f"chance, {NULL_CONTROL if own_task in NULL_NAMES else own_task} ({chance:.2g})")
     ax.set_xticks(range(len(variants)), variants, rotation=35, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(variants) - 0.4)
     ax.set_ylabel("test accuracy")
