@@ -122,6 +122,25 @@ class Brightness(torch.nn.Module):
         return torch.stack([score, -score], dim=1)
 
 
+def brightness() -> torch.nn.Module:
+    """A ``module:factory`` for the command line."""
+    return Brightness()
+
+
+def benchmark_inputs(folder: Path) -> list[str]:
+    """``benchmark``'s arguments: model-vs-human raw-data folders of humans, and a trial table of models."""
+    from test_probe_benchmark import raw_data
+
+    trials = raw_data()
+    for dataset in ("low-pass", "contrast"):
+        (folder / "raw-data" / dataset).mkdir(parents=True)
+        for subj in ("subject-01", "subject-02", "subject-03"):
+            own = trials[(trials.distortion == dataset) & (trials.subj == subj)].drop(columns="distortion")
+            own.to_csv(folder / "raw-data" / dataset / f"{dataset}_{subj}_session_1.csv", index=False)
+    trials[trials.subj.str.startswith("model")].to_csv(folder / "models.csv", index=False)
+    return [str(folder / "raw-data"), str(folder / "models.csv")]
+
+
 def test_probe_and_consistency_tables_read_back(labelled, tmp_path) -> None:
     report = fp.probe({"a": Brightness(), "b": Brightness()}, labelled, distortions=["contrast", "lowpass:0.2"],
                       device="cpu")  # fmt: skip
@@ -135,7 +154,7 @@ def test_probe_and_consistency_tables_read_back(labelled, tmp_path) -> None:
 
 def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys, monkeypatch) -> None:
     """The command line (demo, ablate, spectrum, attribute, probe, consistency, compare, drift,
-    augment, run): every CSV it
+    augment, run, benchmark, heatmap, limits): every CSV it
     writes reads back by default as it reads as text: no value turns into a missing one,
     and text columns keep their text."""
     monkeypatch.setattr("freqprobe.cli.demo.DEMO_VARIANTS", ("original", "lowpass:0.15"))  # every table, less work
@@ -161,12 +180,19 @@ def test_every_command_writes_tables_that_read_back(labelled, tmp_path, capsys, 
         ["augment", "--real", str(labelled), "--generated", str(labelled), "--test", str(labelled), "--ratios", "1",
          "--seeds", "1", "--device", "cpu", "--out", str(tmp_path / "augment")],
         ["run", str(tmp_path / "study.toml")],
+        ["benchmark", *benchmark_inputs(tmp_path / "benchmark-input"), "--out", str(tmp_path / "benchmark")],
+        ["heatmap", "--model", "test_tables_roundtrip:brightness", "--data", str(labelled), "--class-names", "cat",
+         "dog", "--device", "cpu", "--out", str(tmp_path / "heatmap")],
+        ["limits", "--real", sets[1], "--step", "0.25", "--steps", "1", "--detectors", "linear",
+         "--out", str(tmp_path / "limits")],
     ]  # fmt: skip
     (tmp_path / "study.toml").write_text(STUDY)
     for argv in commands:
         assert main(argv) == 0, capsys.readouterr().err
     assert main(["consistency", str(tmp_path / "probe" / "trials.csv"), "--out", str(tmp_path / "consistency")]) == 0
-    written = list(tmp_path.rglob("*.csv"))
+    written = [path for path in tmp_path.rglob("*.csv") if "benchmark-input" not in path.parts]  # not ours
+    for command in ("benchmark", "heatmap", "limits"):
+        assert list((tmp_path / command).glob("*.csv")), command
     assert len(written) >= 20
     for path in written:
         text = pd.read_csv(path, dtype=str, keep_default_na=False)
