@@ -152,7 +152,8 @@ def test_a_packed_model_whose_loss_goes_nan_stops_the_study_naming_its_run(monke
 
     monkeypatch.setattr(packed, "new_model", poisoned)
     sizes = recorded_packs(monkeypatch)
-    with pytest.raises(TrainingError, match=r"^run binary original seed 1 \(fast\): the training loss is not a finite"):
+    named = r"^run binary original seed 1 \(fast\): the training loss is not a finite"
+    with pytest.raises(TrainingError, match=named):
         list(LocalExecutor(CPU, pack=True, budget=1 << 40).run(jobs))
     assert sizes == [3]  # not taken for a pack too large: no retry in smaller packs
 

@@ -189,7 +189,8 @@ def ablate(
             result.table, notes = state_detection_limit(result.table, result.summary, audiogram, model, labels)
             for note in notes if progress else []:
                 print(note)
-        below = result.table[(result.table["task"] != NULL_CONTROL) & (result.table["ci_high"] < result.table["chance"])]
+        table = result.table
+        below = table[(table["task"] != NULL_CONTROL) & (table["ci_high"] < table["chance"])]
         if len(below):
             worst = below.loc[below["accuracy"].idxmin()]
             warnings.warn(
