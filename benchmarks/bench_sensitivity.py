@@ -158,7 +158,7 @@ def main() -> None:
             warnings.filterwarnings("ignore", message="the network misses")
             result = fp.ablate(real, fake, ["original"], seeds=1, progress=False, device="cpu")
         ours = result.table[result.table["task"] == "binary"].iloc[0]
-        null = result.table[result.table["task"] == "null"].iloc[0]
+        null = result.table[result.table["task"] == "real-vs-real"].iloc[0]
         seconds = result.store.record(ours["run"])["train_seconds"]
         lines.append(
             f"{name:<9}{parameters:<38}{single:>8}{plain:>7.3f}{ours['accuracy']:>9.3f}{ours['linear_accuracy']:>8.3f}"

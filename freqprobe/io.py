@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -22,14 +23,55 @@ import pandas as pd
 
 from .errors import FreqprobeError
 
+#: The strings ``pandas.read_csv`` reads as missing by default (pandas' ``STR_NA_VALUES``):
+#: no table may hold one as a value, or it would not read back as written.
+MISSING_WORDS = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+     "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+
+
+def check_table_names(names, what: str = "name") -> None:
+    """Refuse names that would come back from a table as missing values (``NA``, ``null``, …)."""
+    for name in names:
+        if str(name) in MISSING_WORDS:
+            raise FreqprobeError(
+                f"{what} {str(name)!r} would read back as a missing value with pandas.read_csv; choose another name"
+            )
+
+
+def check_output_folder(path: str | os.PathLike, what: str = "out", *, try_writing: bool = True) -> Path:
+    """Refuse, before any work, an output folder that cannot be made or written: a file in
+    its place or above it, or (``try_writing``) a folder this process may not write in.
+    Creates nothing; returns ``path`` as a ``Path``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise FreqprobeError(f"{what} must be a folder path, got {type(path).__name__}")
+    folder = Path(path)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent  # the nearest part of the path that is there
+    if not existing.is_dir():
+        where = "exists and is not a folder" if existing == folder else f"{existing} is a file, not a folder"
+        raise FreqprobeError(f"{what} {folder}: {where}; choose another folder")
+    if try_writing:
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise FreqprobeError(f"{what} {folder}: cannot write in {existing} ({reason}); choose another folder") from None
+    return folder
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path``; rename it onto ``path`` if the block succeeds."""
     final = Path(path)
-    if final.parent.exists() and not final.parent.is_dir():
-        raise FreqprobeError(f"{final.parent}: exists and is not a folder")
-    final.parent.mkdir(parents=True, exist_ok=True)
+    check_output_folder(final.parent, "cannot write", try_writing=False)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FreqprobeError(f"cannot write {final}: {error.strerror or type(error).__name__}") from None
     partial = final.with_name(f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         yield partial
@@ -142,7 +184,15 @@ def _alive(pid: int) -> bool:
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV atomically."""
+    """Write a CSV atomically; every value reads back with a plain ``pandas.read_csv``."""
+    for column in table.columns:
+        if not pd.api.types.is_numeric_dtype(table[column]):
+            words = {value for value in table[column] if isinstance(value, str) and value in MISSING_WORDS}
+            if words:
+                raise FreqprobeError(
+                    f"{path}: column {column} holds {sorted(words)[0]!r}, which pandas.read_csv reads as missing; "
+                    "rename what carries that name"
+                )
     with atomic_path(path) as partial:
         table.to_csv(partial, index=False)
     return Path(path)

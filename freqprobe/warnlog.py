@@ -51,4 +51,4 @@ def read_warnings(folder: Path) -> list[str]:
     path = folder / WARNINGS_FILE
     if not path.is_file():
         return []
-    return [str(m) for m in pd.read_csv(path, keep_default_na=False, dtype=str).get("message", [])]
+    return [str(m) for m in pd.read_csv(path, dtype=str).get("message", [])]

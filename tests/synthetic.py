@@ -54,3 +54,18 @@ def three_logits(num_classes: int) -> torch.nn.Module:
 
 def broken_factory(num_classes: int) -> torch.nn.Module:
     raise RuntimeError("no such network")
+
+
+class _NaNOutputs(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * float("nan")
+
+
+def nan_net(num_classes: int) -> torch.nn.Module:
+    """A user model whose logits are all NaN."""
+    return torch.nn.Sequential(tiny_net(num_classes), _NaNOutputs())
+
+
+def tiny_net_2() -> torch.nn.Module:
+    """A two-class ``tiny_net`` built without arguments (``load_model``'s ``module:factory``)."""
+    return tiny_net(2)

@@ -61,7 +61,7 @@ def test_a_low_frequency_difference_survives_low_pass_and_vanishes_under_high_pa
 
 
 def test_the_null_control_sits_at_chance(high_frequency_study) -> None:
-    null = accuracy(high_frequency_study, "null", task="null")
+    null = accuracy(high_frequency_study, "real-vs-real", task="real-vs-real")
     assert at_chance(null)
     assert high_frequency_study.null_ok
     assert null["n_test"] < accuracy(high_frequency_study, "highpass:0.25")["n_test"]  # half the real test set
@@ -71,7 +71,7 @@ def test_results_table_has_the_contract_columns(high_frequency_study) -> None:
     table = high_frequency_study.table
     for column in ["variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value", "auc"]:
         assert column in table.columns
-    assert set(table["variant"]) == {"lowpass:0.25", "highpass:0.25", "null"}
+    assert set(table["variant"]) == {"lowpass:0.25", "highpass:0.25", "real-vs-real"}
     binary = table[table["task"] == "binary"]
     assert (binary["n_train"] == 2 * 128).all() and (binary["n_test"] == 2 * 32).all()
     assert ((table["ci_low"] <= table["accuracy"]) & (table["accuracy"] <= table["ci_high"])).all()
@@ -96,9 +96,9 @@ def test_an_interrupted_study_resumes_without_retraining_finished_runs(tmp_path:
     monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: calls.append(1) or original_train(*a, **k))
     second = fp.ablate(real, fake, variants, seeds=1, recipe=FAST, out=tmp_path, progress=False)
     assert len(calls) == 2  # the lost run, and the null control added now
-    pd.testing.assert_frame_equal(first.table, second.table[second.table["task"] != "null"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(first.table, second.table[second.table["task"] != "real-vs-real"].reset_index(drop=True))
     saved = fp.AblationResult.load(tmp_path)
-    assert "null" in set(saved.table["variant"])
+    assert "real-vs-real" in set(saved.table["variant"])
     pd.testing.assert_frame_equal(saved.table, second.table, check_dtype=False)
     assert (tmp_path / "ablation.png").exists() and (tmp_path / "summary.csv").exists()
 
@@ -185,14 +185,16 @@ def test_null_control_failure_warns_loudly(monkeypatch) -> None:
         fp.ablate(real, fake, ["original"], seeds=1, recipe=FAST, progress=False)
 
 
-def test_null_ok_tests_chance_with_a_bonferroni_interval() -> None:
+def test_null_ok_tests_above_chance_with_a_bonferroni_correction() -> None:
     def table(accuracies: list[float]) -> fp.AblationResult:
-        rows = [{"task": "null", "variant": "null", "accuracy": a, "n_test": 200, "chance": 0.5} for a in accuracies]
+        rows = [{"task": "real-vs-real", "variant": "real-vs-real", "accuracy": a, "n_test": 200, "chance": 0.5} for a in accuracies]
         return fp.AblationResult(pd.DataFrame(rows), pd.DataFrame())
 
     assert table([0.5, 0.52]).null_ok
     assert not table([0.5, 0.7]).null_ok  # 140/200 is far outside chance
-    assert table([0.57] * 5).null_ok  # 114/200 excludes 0.5 at 95%, not at 99%
+    assert table([0.57] * 5).null_ok  # 114/200: p = 0.028 one-sided, not below 0.05 / 5
+    assert not table([0.6]).null_ok  # 120/200 alone: p = 0.0028
+    assert table([0.3, 0.5]).null_ok  # below chance is no evidence of leakage
 
 
 def test_recipe_gives_small_sets_enough_steps() -> None:
@@ -289,7 +291,8 @@ def test_a_variant_that_blanks_the_images_warns() -> None:
 def test_the_default_model_is_never_the_null_controls(high_frequency_study) -> None:
     with pytest.raises(FreqprobeError, match="no model trained on 'original'"):
         high_frequency_study.model("original")  # only the null control trained on the originals here
-    assert high_frequency_study.model("original", task="null") is not None
+    null_model = high_frequency_study.model("original", task="real-vs-real")
+    assert null_model.class_names == ("real/A", "real/B")  # the real set's two halves, by name
 
 
 def test_missed_by_network_needs_a_linear_probe_that_beats_chance() -> None:

@@ -35,8 +35,8 @@ def test_demo_writes_the_sets_and_runs_a_small_study(tmp_path: Path, capsys: pyt
     for name in ["sets.csv", "preview.png", "ablation/results.csv", "ablation/ablation.png", "spectrum/peaks.csv",
                  "report.html"]:
         assert (tmp_path / name).stat().st_size > 0
-    results = pd.read_csv(tmp_path / "ablation" / "results.csv", keep_default_na=False)
-    assert set(results["variant"]) == {*DEMO_VARIANTS, "null"}
+    results = pd.read_csv(tmp_path / "ablation" / "results.csv")
+    assert set(results["variant"]) == {*DEMO_VARIANTS, "real-vs-real"}
     assert not list(tmp_path.rglob(".*partial"))
     assert "generated" in capsys.readouterr().out
 
@@ -131,9 +131,9 @@ def test_ablate_writes_the_run_folder_of_the_contract(tmp_path: Path, capsys: py
             "--variants", "original", "lowpass:0.2", "--seeds", "1", "--epochs", "1",
             "--recipe", "whitened", "plain", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
-    results = pd.read_csv(out / "results.csv", keep_default_na=False)
+    results = pd.read_csv(out / "results.csv")
     assert {"variant", "seed", "mode", "n_train", "n_test", "accuracy", "ci_low", "ci_high", "p_value"} <= set(results)
-    assert set(results["variant"]) == {"original", "lowpass:0.2", "null"}
+    assert set(results["variant"]) == {"original", "lowpass:0.2", "real-vs-real"}
     assert sorted(results["recipe"].value_counts().items()) == [("plain,epochs=1", 3), ("whitened,epochs=1", 3)]
     assert results["linear_accuracy"].between(0, 1).all()
     for name in ["summary.csv", "ablation.png", "ablation.pdf"]:

@@ -36,7 +36,7 @@ def study_table(sets: tuple[str, ...], variants: list[str], seeds: int = 2) -> p
             for seed in range(seeds):
                 accuracy = 0.95 - 0.1 * (v % 5) + 0.01 * seed  # within [0, 1] for any number of variants
                 rows.append(dict(task=task, variant=variant, seed=seed, chance=chance, accuracy=accuracy))
-    rows += [dict(task="null", variant="null", seed=s, chance=0.5, accuracy=0.5 + 0.01 * s) for s in range(seeds)]
+    rows += [dict(task="real-vs-real", variant="real-vs-real", seed=s, chance=0.5, accuracy=0.5 + 0.01 * s) for s in range(seeds)]
     table = pd.DataFrame(rows)
     filled = {"mode": "retrain", "recipe": "whitened", "model": "fast", "n_train": 400, "n_test": 100,
               "ci_low": table["accuracy"] - 0.05, "ci_high": table["accuracy"] + 0.05, "p_value": 0.01,
@@ -52,7 +52,7 @@ def test_accuracy_bars_start_at_zero_with_one_chance_line_per_task_at_its_chance
     ax = data_axes(fig)[0]
     assert ax.get_ylim()[0] == 0.0 and ax.get_ylabel() == "test accuracy"
     lines = chance_lines(fig)  # the K-way task at 1/3, the real-vs-real control at its own 1/2
-    assert lines == {"kway": [pytest.approx(1 / 3)], "null": [0.5]}
+    assert lines == {"kway": [pytest.approx(1 / 3)], "real-vs-real": [0.5]}
     assert_legends_outside_the_data(fig)
 
 

@@ -10,7 +10,8 @@ from torch.func import stack_module_state, vmap
 
 import freqprobe as fp
 from freqprobe.ablation.tasks import build_tasks
-from freqprobe.execution import Job, LocalExecutor, RunSpec, TrainingViews, local, memory, run_job
+from freqprobe.errors import TrainingError
+from freqprobe.execution import Job, LocalExecutor, RunSpec, TrainingViews, local, memory, packed, run_job
 from freqprobe.execution.jobs import new_model
 from freqprobe.execution.packed import packed_forward, train_pack
 from freqprobe.training import Recipe
@@ -136,6 +137,25 @@ def test_an_out_of_memory_error_shrinks_the_pack_and_retries(monkeypatch) -> Non
     results = list(LocalExecutor(CPU, pack=True, budget=1 << 40).run(jobs))
     assert sizes == [4, 2, 2]  # then packs of one run the sequential path
     assert [r.job.spec.seed for r in results] == [0, 1, 2, 3]
+
+
+def test_a_packed_model_whose_loss_goes_nan_stops_the_study_naming_its_run(monkeypatch) -> None:
+    jobs = jobs_of([("original", 0), ("original", 1), ("original", 2)])
+    built = packed.new_model
+
+    def poisoned(job, shape):
+        model = built(job, shape)
+        if job.spec.seed == 1:  # one model of the pack: its logits are NaN from the first step
+            with torch.no_grad():
+                dict(model.named_parameters())["net.head.weight"].fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(packed, "new_model", poisoned)
+    sizes = recorded_packs(monkeypatch)
+    named = r"^run binary original seed 1 \(fast\): the training loss is not a finite"
+    with pytest.raises(TrainingError, match=named):
+        list(LocalExecutor(CPU, pack=True, budget=1 << 40).run(jobs))
+    assert sizes == [3]  # not taken for a pack too large: no retry in smaller packs
 
 
 def test_runs_spread_over_several_devices_all_come_back() -> None:

@@ -4,6 +4,7 @@ the same tables as in process, a killed worker retried, Ray missing said in one 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -59,7 +60,14 @@ def test_a_study_on_ray_from_the_command_line_writes_the_local_table(ray_session
                                                                      capsys) -> None:  # fmt: skip
     argv = ["ablate", "--real", str(sets[0]), "--fake", str(sets[1]), "--variants", *VARIANTS, "--seeds", "2",
             "--recipe", "whitened", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path), "--ray"]  # fmt: skip
-    assert main(argv) == 0, capsys.readouterr().err
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the driver's: the runs train on the workers, at one thread
+    try:
+        assert main(argv) == 0, capsys.readouterr().err
+    finally:
+        torch.set_num_threads(threads)
+    trained_on = {json.loads(path.read_text())["trained_on"] for path in (tmp_path / "runs").glob("*.json")}
+    assert trained_on == {"cpu (1 thread)"}  # recorded where the run trained
     on_ray = pd.read_csv(tmp_path / "results.csv")
     assert len(on_ray) == 8 and on_ray["run"].nunique() == 8
     pd.testing.assert_frame_equal(on_ray, local_study)  # the same run keys, the same numbers

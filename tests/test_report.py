@@ -84,7 +84,7 @@ def test_any_subset_of_analyses_makes_a_report(run_folder, tmp_path) -> None:
 
 def test_warnings_name_a_control_off_chance_and_a_model_at_chance_on_clean_images(tmp_path) -> None:
     table = study_table(("real", "fake"), ["original"], seeds=3)
-    table.loc[table["task"] == "null", "accuracy"] = 0.9
+    table.loc[table["task"] == "real-vs-real", "accuracy"] = 0.9
     AblationResult(table, pd.DataFrame()).save(tmp_path / "ablation")
     probe_folder(tmp_path / "probe", correct_on_original=False)
     found = fp.html_report(tmp_path).warnings

@@ -67,7 +67,7 @@ def test_whitened_default_finds_a_jpeg_re_encoding_that_the_plain_recipe_misses(
 
 def test_the_null_control_stays_at_chance_under_every_recipe(jpeg_study) -> None:
     for recipe in ("whitened", "plain"):
-        assert at_chance(rows(jpeg_study, "null", recipe))
+        assert at_chance(rows(jpeg_study, "real-vs-real", recipe))
     assert jpeg_study.null_ok
 
 
@@ -82,7 +82,17 @@ def test_whitened_default_finds_a_sinusoid_below_two_grey_levels_on_every_seed()
 
 def test_a_network_that_misses_what_the_linear_probe_finds_is_flagged(jpeg_study) -> None:
     missed = jpeg_study.missed_by_network
-    assert "plain" in set(missed["recipe"]) and "null" not in set(missed["task"])
+    assert "plain" in set(missed["recipe"]) and set(missed["task"]) == {"binary"}  # the null control: next test
+
+
+def test_the_null_control_is_never_flagged_as_missed_even_when_its_linear_probe_beats_it() -> None:
+    """The exclusion itself: a null-control row that meets every other condition stays out."""
+    row = {"variant": "original", "seed": 0, "mode": "retrain", "recipe": "whitened", "n_test": 200,
+           "accuracy": 0.5, "p_value": 0.5, "auc": 0.5, "chance": 0.5, "linear_accuracy": 0.9,
+           "linear_ci_low": 0.85, "linear_ci_high": 0.93, "linear_auc": 0.95}  # fmt: skip
+    table = pd.DataFrame([{**row, "task": "binary"}, {**row, "task": "real-vs-real", "variant": "real-vs-real"}])
+    missed = fp.AblationResult(table, pd.DataFrame()).missed_by_network
+    assert list(missed["task"]) == ["binary"]
 
 
 def test_recipes_run_side_by_side_and_each_model_is_reachable(jpeg_study) -> None:
@@ -260,11 +270,14 @@ def test_the_linear_probe_is_fitted_once_per_task_and_variant(monkeypatch, tmp_p
     run = lambda: fp.ablate(real, fake, ["original", "highpass:0.1"], seeds=2, mode=("retrain", "probe"),
                             recipe=quick, out=tmp_path, progress=False)  # fmt: skip
     result = run()
-    assert len(fits) == 3  # binary on original, binary on highpass:0.1, null on original
-    assert len(list((tmp_path / "linear").glob("*.json"))) == 3
-    assert result.table.groupby(["task", "variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
+    assert len(fits) == 4  # binary on original, binary on highpass:0.1, the null control's halves of each seed
+    assert len(list((tmp_path / "linear").glob("*.json"))) == 4
+    binary = result.table[result.table["task"] == "binary"]
+    assert binary.groupby(["variant", "mode"])["linear_accuracy"].nunique().eq(1).all()
+    null = result.table[result.table["task"] == "real-vs-real"]
+    assert null.groupby("seed")["linear_accuracy"].nunique().eq(1).all()  # one per seed, shared by recipes
     run()
-    assert len(fits) == 3
+    assert len(fits) == 4  # none more: the resumed study reuses every stored fit
 
 
 def test_whitening_and_standardisation_see_training_images_only(monkeypatch) -> None:

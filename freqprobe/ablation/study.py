@@ -19,8 +19,8 @@ from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
-from ..io import folder_lock
 from ..execution import Executor, Job, get_executor
+from ..io import check_output_folder, check_table_names, folder_lock
 from ..models import MODELS, build_classifier
 from ..runfolder import claim_folder
 from ..training import Recipe, get_recipe
@@ -29,7 +29,7 @@ from ..warnlog import records_warnings
 from .coverage import warn_about_left_out_variants
 from .result import LINEAR_COLUMNS, RESULT_COLUMNS, AblationResult
 from .runs import RunSpec, RunStore
-from .tasks import Task, build_tasks, leaked_copies, samples_digest
+from .tasks import NULL_CONTROL, Task, build_tasks, leaked_copies, samples_digest
 
 if TYPE_CHECKING:
     from ..limits import DetectionLimits
@@ -106,15 +106,22 @@ def ablate(
             split, an unknown mode, a model that does not give K logits — all before
             any training.
     """
+    if out is not None:
+        check_output_folder(out, "out")  # before any loading or training
     modes = MODES if mode == "both" else (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
     if out is not None:
         claim_folder(out, "ablate")
     seed_list = _seed_list(seeds)
+    if not isinstance(model, str):
+        raise FreqprobeError(f"model must be fast, resnet18 or module:factory (a name: ablate builds and trains it), "
+                             f"got {type(model).__name__}")  # fmt: skip
     sets = _named_sets(real, fakes, names)
     size = next(iter(sets.values())).size
     variants = [variants] if isinstance(variants, str) else variants
+    if not isinstance(variants, Sequence) or not all(isinstance(v, str) for v in variants):
+        raise FreqprobeError(f"variants must be a transform spec or a list of them, got {variants!r}")
     parsed = {str(t): t for t in (transform(v, size=size) for v in variants)}  # errors now, before training
     if not parsed:
         raise FreqprobeError("give at least one variant")
@@ -130,7 +137,7 @@ def ablate(
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
-    tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null)
+    tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null, seed_list)
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
@@ -139,7 +146,7 @@ def ablate(
         store, linear_store = RunStore(out), RunStore(out, "linear")
         fingerprints = tuple(s.fingerprint() for s in sets.values())
         _warn_about_copies(sets, fingerprints, tasks[0])
-        digests = {task.name: samples_digest(task) for task in tasks}
+        digests = {id(task): samples_digest(task) for task in tasks}  # one null control per seed: not by name
         plan = [
             _Run(name, task, variant, seed, scored, _spec(task, variant, seed, model, r, fingerprints, digests))
             for name, r in recipes.items()
@@ -165,13 +172,15 @@ def ablate(
                     _log(bar, run, store, linear_store, f"{done.record['train_seconds']:.1f} s train", progress)
                     bar.update()
                 _show(bar, counts, runner, len(jobs))
-        rows, confusion_rows = [], []
+        rows, confusion_rows, trained_under = [], [], {}
         for run in plan:
-            linear = linear_store.record(run.spec.linear_key, False)
-            run_rows, run_confusion = _rows(run, store.record(run.spec.key), linear)
+            record, linear = store.record(run.spec.key), linear_store.record(run.spec.linear_key, False)
+            run_rows, run_confusion = _rows(run, record, linear)
             rows += run_rows
             confusion_rows += run_confusion
+            trained_under.setdefault(record.get("trained_on", "an older freqprobe"), set()).add(run.spec.key)
         result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
+        _warn_about_mixed_settings(trained_under)
         from ..limits.stated import find_audiogram, state_detection_limit  # limits builds on ablation: imported here
 
         audiogram = find_audiogram(limits, out, fingerprints[0])
@@ -180,7 +189,8 @@ def ablate(
             result.table, notes = state_detection_limit(result.table, result.summary, audiogram, model, labels)
             for note in notes if progress else []:
                 print(note)
-        below = result.table[(result.table["task"] != "null") & (result.table["ci_high"] < result.table["chance"])]
+        table = result.table
+        below = table[(table["task"] != NULL_CONTROL) & (table["ci_high"] < table["chance"])]
         if len(below):
             worst = below.loc[below["accuracy"].idxmin()]
             warnings.warn(
@@ -190,10 +200,11 @@ def ablate(
                 "between the sets, or classes mixed up; do not read these as 'no difference'",
                 stacklevel=2,
             )
-        if null and not result.null_ok:  # after a Bonferroni correction over seeds
+        if null and not result.null_ok:  # above chance after a Bonferroni correction over seeds
             warnings.warn(
-                "NULL CONTROL FAILED: the real set told apart from itself with an interval that excludes chance "
-                "(see the 'null' rows) — leakage between train and test, or a bug. Do not trust this study.",
+                "NULL CONTROL FAILED: the real set told apart from itself above chance (one-sided binomial test, "
+                f"Bonferroni over its runs; see the {NULL_CONTROL!r} rows) — leakage between train and test, or a "
+                "bug. Do not trust this study.",
                 stacklevel=2,
             )
         missed = result.missed_by_network
@@ -211,6 +222,18 @@ def ablate(
             result.folder = Path(out)
             warn_about_left_out_variants(Path(out), result.table)
     return result
+
+
+def _warn_about_mixed_settings(trained_under: dict[str, set[str]]) -> None:
+    """A resumed study whose runs were trained under different devices or CPU thread counts
+    mixes numbers that would differ in their last digits if trained under one."""
+    if len(trained_under) > 1:
+        listed = "; ".join(f"{len(keys)} on {setting}" for setting, keys in sorted(trained_under.items()))
+        warnings.warn(
+            f"this study's runs were trained under different settings ({listed}): each is reproducible only under "
+            "its own; for numbers that all repeat exactly, run the study again into a new folder",
+            stacklevel=3,
+        )
 
 
 def _warn_about_copies(sets: dict[str, ImageSet], fingerprints: tuple[str, ...], task: Task) -> None:
@@ -241,6 +264,7 @@ def _named_sets(real, fakes, names) -> dict[str, ImageSet]:
         raise FreqprobeError(f"names must be {len(loaded)} distinct names (real first), got {names}")
     if any("|" in name for name in names):  # pairwise tasks are named pair:A|B
         raise FreqprobeError(f"names must not contain '|', got {names}")
+    check_table_names(names, "set name")
     return dict(zip(names, loaded))
 
 
@@ -265,7 +289,7 @@ def _spec(task: Task, variant: str, seed: int, model: str, recipe: Recipe, finge
         task=task.name,
         classes=task.classes,
         data=fingerprints,
-        samples=digests[task.name],
+        samples=digests[id(task)],
         variant=variant,
         seed=seed,
         model=model,
@@ -342,8 +366,9 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
     plan = []
     for seed in seeds:
         for task in tasks:
-            if task.name == "null":
-                plan.append((task, "original", seed, [("original", "null", "retrain")]))
+            if task.name == NULL_CONTROL:  # its own halves per seed
+                if task.seed == seed:
+                    plan.append((task, "original", seed, [("original", NULL_CONTROL, "retrain")]))
                 continue
             trainings: dict[str, list[tuple[str, str, str]]] = {}
             if "retrain" in modes:
@@ -374,11 +399,13 @@ def _recipes(recipe) -> dict[str, Recipe]:
     """Recipes by their labels, from a name, a ``Recipe``, a sequence of them or a dict."""
     if isinstance(recipe, Mapping):
         recipes = {str(name): get_recipe(r) for name, r in recipe.items()}
-    else:
+    elif isinstance(recipe, (str, Recipe)) or (isinstance(recipe, Sequence) and recipe):
         recipes = {}
         for item in [recipe] if isinstance(recipe, (str, Recipe)) else list(recipe):
             r = get_recipe(item)
             recipes.setdefault(item if isinstance(item, str) else r.label, r)
+    else:
+        raise FreqprobeError(f"recipe must be a name, a Recipe, or a list or dict of them, got {recipe!r}")
     if not recipes:
         raise FreqprobeError("give at least one recipe")
     return recipes

@@ -3,8 +3,9 @@
 One split serves every run of a study (so variants and seeds are compared on the same
 test images). Classes are balanced by subsampling each to the smallest, so chance is 1/K.
 Tasks: ``binary`` (two sets) or ``kway`` (more), one ``pair:A|B`` per pair of sets when
-there are more than two, and the ``null`` control: the real set's training and test
-images each cut in two halves and classified against each other.
+there are more than two, and the null control (``NULL_CONTROL``, ``real-vs-real``): the real set's training and test
+images each cut in two halves and classified against each other, with new halves for every
+seed (so its seeds sample the halving too, not one draw that every seed repeats).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 import hashlib
 import itertools
 import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -23,6 +25,10 @@ from ..data.sizing import CROP_HINT
 from ..errors import DataError
 from ..training import LabelledImages
 
+#: The null control's task and variant name in every table, figure and message (not
+#: ``null``: ``pandas.read_csv`` reads that word as missing).
+NULL_CONTROL = "real-vs-real"
+
 
 @dataclasses.dataclass(frozen=True)
 class Task:
@@ -32,6 +38,7 @@ class Task:
     classes: tuple[str, ...]
     train: LabelledImages
     test: LabelledImages
+    seed: int | None = None  #: the null control's: the seed whose halves these are
 
 
 def check_same_size(sets: dict[str, ImageSet]) -> None:
@@ -48,8 +55,10 @@ def build_tasks(
     paired: bool | str,
     pairwise: bool,
     null: bool,
+    null_seeds: Sequence[int] = (0,),
 ) -> list[Task]:
-    """Every task of a study; ``sets`` maps class names to sets, the real set first."""
+    """Every task of a study; ``sets`` maps class names to sets, the real set first; with
+    ``null``, one null control per seed of ``null_seeds``."""
     if len(sets) < 2:
         raise DataError("a study needs at least two image sets (real and one generated)")
     check_same_size(sets)
@@ -85,7 +94,7 @@ def build_tasks(
     if pairwise and len(names) > 2:
         tasks += [task(f"pair:{a}|{b}", [a, b]) for a, b in itertools.combinations(names, 2)]
     if null:
-        tasks.append(null_task(names[0], splits[names[0]], split_seed, labelled))
+        tasks += [null_task(names[0], splits[names[0]], split_seed, labelled, seed) for seed in null_seeds]
     return tasks
 
 
@@ -126,9 +135,10 @@ def task_generator(split_seed: int, task_name: str) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
 
 
-def null_task(real: str, split: tuple[Tensor, Tensor], split_seed: int, labelled) -> Task:
-    """The real set against itself: each side of the split cut in two random halves."""
-    generator = task_generator(split_seed, "null")
+def null_task(real: str, split: tuple[Tensor, Tensor], split_seed: int, labelled, seed: int = 0) -> Task:
+    """The real set against itself: each side of the split cut in two random halves, drawn
+    from ``split_seed`` and ``seed``."""
+    generator = task_generator(split_seed, f"{NULL_CONTROL}:{seed}")
     halves = []
     for side in split:
         if len(side) < 4:
@@ -137,10 +147,11 @@ def null_task(real: str, split: tuple[Tensor, Tensor], split_seed: int, labelled
         halves.append((shuffled[: len(side) // 2].sort().values, shuffled[len(side) // 2 :].sort().values))
     (train_a, train_b), (test_a, test_b) = halves
     return Task(
-        "null",
+        NULL_CONTROL,
         (f"{real}/A", f"{real}/B"),
         labelled([(0, train_a), (0, train_b)], generator),
         labelled([(0, test_a), (0, test_b)], generator),
+        seed,
     )
 
 

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..ablation import AblationResult
-from ..ablation.tasks import build_tasks, samples_digest
+from ..ablation.tasks import NULL_CONTROL, build_tasks, samples_digest
 from ..data import ImageSet
 from ..errors import FreqprobeError
 
@@ -32,7 +32,7 @@ def study_run(result: AblationResult, variant: str, seed: int | None, recipe: st
     one trained on ``variant``.
     """
     table = result.table
-    trained = table[(table["train_variant"] == variant) & (table["task"] != "null")]  # as model(): never the null
+    trained = table[(table["train_variant"] == variant) & (table["task"] != NULL_CONTROL)]  # as model(): never the null control
     trained = trained[trained["recipe"] == (recipe or str(result.table["recipe"].iloc[0]))]
     if trained.empty:
         return None

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
 from ..transforms import Transform
 
 TARGETS = ("true", "margin")
@@ -83,10 +83,12 @@ def count_logits(model: Callable[[Tensor], Tensor], sample: Tensor) -> int:
     try:
         out = model(sample)
     except Exception as err:  # a user's model can fail in any way
-        raise FreqprobeError(f"the model fails on a {shape} batch of images: {err}") from None
+        raise FreqprobeError(f"the model fails on a {shape} batch of images: {one_line(err)}") from None
     if not isinstance(out, Tensor) or out.ndim != 2 or out.shape[0] != 2 or out.shape[1] < 2:
         got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
         raise FreqprobeError(
             f"the model must map (N, 3, H, W) images to (N, K >= 2) logits; a {shape} batch gave {got}"
         )
+    if not torch.isfinite(out).all():
+        raise FreqprobeError(f"the model gives NaN or infinite logits on a {shape} batch of images; check the model")
     return int(out.shape[1])

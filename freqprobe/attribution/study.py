@@ -168,6 +168,8 @@ def attribute(
         height, width = sets[0].size
         bands_table = importance_table(per_image, labelled.labels.numpy(), layout.table(height, width), bootstrap, sample_seed)
         sensitivity = fourier_sensitivity(decision.scores, labelled.batches(with_labels=True), height, width)
+        if not torch.isfinite(sensitivity).all():
+            raise FreqprobeError("the Fourier sensitivity is NaN or infinite: the model's gradients are not finite")
         maps: dict[str, np.ndarray] = {"fourier_sensitivity": sensitivity.numpy(), "labels": labelled.labels.numpy()}
         maps.update({f"band_{method}": values for method, values in per_image.items()})
         with seeded(sample_seed, device):  # SmoothGrad's noise too
@@ -277,5 +279,17 @@ def _band_attributions(
     for method in methods:
         with seeded(sample_seed, device):  # Shapley's band orders come from torch's global generator
             values = band_attributions(gain_model, labelled.batches(with_references=True), method, **options)
-            per_image[method] = values.numpy()
+            per_image[method] = finite(values.numpy(), f"{method} band attributions")
     return per_image
+
+
+def finite(values: np.ndarray, what: str) -> np.ndarray:
+    """``values``, or a one-line error when any is NaN or infinite (never a number in a table)."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        images = int(bad.reshape(len(bad), -1).any(axis=1).sum())
+        raise FreqprobeError(
+            f"{what} are NaN or infinite for {images} of {len(values)} images: the model's outputs are not finite "
+            "numbers on them; check the model"
+        )
+    return values

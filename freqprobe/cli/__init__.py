@@ -14,10 +14,10 @@ import re
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 from .._version import __version__
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
+from ..io import check_output_folder
 from ..runfolder import claim_folder
 from ..suggest import did_you_mean
 from . import ablate, attribute, benchmark, consistency, demo, heatmap, humans, info, limits, probe, report
@@ -80,13 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _one_line_warning(args.command, args.options)
         try:
             out = getattr(args, "out", None)
-            if out is not None and Path(out).exists() and not Path(out).is_dir():
-                raise FreqprobeError(f"--out {out}: exists and is not a folder")
+            if out is not None:  # before any work
+                check_output_folder(out, "--out")
             if out is not None and args.command in OUTPUT_KINDS:
                 claim_folder(out, OUTPUT_KINDS[args.command])
             args.run(args)
         except (FreqprobeError, OSError) as err:
-            print(f"freqprobe {args.command}: error: {in_flag_terms(str(err), args.options)}", file=sys.stderr)
+            print(f"freqprobe {args.command}: error: {in_flag_terms(one_line(err), args.options)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(

@@ -67,7 +67,16 @@ def run(args: argparse.Namespace) -> None:
     from ..execution.ray_executor import RayExecutor
     from ..training import get_recipe
 
+    from ..errors import FreqprobeError
+    from ..transforms import transform
+    from ..validation import check_fraction
+
     recipes = [get_recipe(name) for name in args.recipe]  # labelled as in Python: whitened,epochs=3
+    for variant in args.variants:  # bad options fail before the images load (sizes are checked after)
+        transform(variant)
+    if args.seeds < 1:
+        raise FreqprobeError(f"--seeds must be >= 1, got {args.seeds}")
+    check_fraction(args.test_size, "test_size")  # named as in Python: the CLI shows it as --test-size
     if args.epochs is not None:
         recipes = [dataclasses.replace(r, epochs=args.epochs) for r in recipes]
     real = load_images(args.real, size=args.size)

@@ -30,10 +30,13 @@ def run(args: argparse.Namespace) -> None:
     from ..spectra import spectrum
     from ..data import demo_sets
     from ..data.summary import describe
+    from ..errors import FreqprobeError
     from ..figures import image_grid, save_figure
     from ..io import write_samples_npz, write_table
     from ..report import report as html_report
 
+    if args.seeds < 1:  # before any set is written
+        raise FreqprobeError(f"--seeds must be >= 1, got {args.seeds}")
     real, generated = demo_sets(n=args.n, size=args.size, seed=args.seed)
     out: Path = args.out
     for label, images in (("real", real), ("generated", generated)):

@@ -36,7 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from ..data import load_images
     from ..spectra import spectrum
+    from ..spectra.report import MAX_PEAKS, MIN_SCORE, check_options
 
+    options = {k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None}
+    check_options(args.window, args.denoiser, options.get("min_score", MIN_SCORE), options.get("max_peaks", MAX_PEAKS),
+                  args.batch_size)  # before loading: bad options fail at once  # fmt: skip
     real = load_images(args.real, size=args.size)
     fakes = [load_images(path, size=args.size) for path in args.fake]
     report = spectrum(
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> None:
         *fakes,
         window=args.window,
         denoiser=args.denoiser,
-        **{k: v for k, v in (("min_score", args.min_score), ("max_peaks", args.max_peaks)) if v is not None},
+        **options,
         batch_size=args.batch_size,
         device=args.device,
         **ray_options(args),

@@ -188,6 +188,13 @@ def from_npz(path: Path) -> ImageArray:
             raise DataError(f"{path}: no arr_0 array in the .npz (keys found: {keys})")
         with archive.open("arr_0.npy") as stream:
             shape, fortran_order, dtype = _read_npy_header(stream)
+            held = archive.getinfo("arr_0.npy").file_size - stream.tell()
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize  # Python ints: an absurd shape cannot overflow
+        if claimed > held:  # checked before anything is allocated for it
+            raise DataError(
+                f"{path}: arr_0's header claims shape {tuple(shape)} ({_bytes(claimed)}), but the file holds "
+                f"{_bytes(held)} of data: it is truncated or corrupt"
+            )
         if fortran_order:  # column-major data cannot be streamed along N
             with archive.open("arr_0.npy") as stream:
                 array = np.lib.format.read_array(stream, allow_pickle=False)
@@ -217,6 +224,15 @@ def _reading(path: Path, kind: str) -> Iterator[None]:
     except _READ_ERRORS as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise DataError(f"{path}: cannot read {kind} ({reason})") from None
+
+
+def _bytes(n: int) -> str:
+    """A byte count for people: ``1.5 GiB``."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"
 
 
 def _slicer(array: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:

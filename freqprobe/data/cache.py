@@ -6,7 +6,8 @@ OpenCV versions (decoders and ``crop="resize"``'s ``cv2.INTER_AREA`` may differ 
 releases) and ``CACHE_FORMAT``. Touching or replacing any file changes the key. The array
 is decoded straight into a memory-mapped temporary file, and both files are published by
 ``os.replace`` (the ``.json`` last, so its presence marks a complete entry): a failure
-never leaves a partial entry behind. A hit is memory-mapped copy-on-write
+never leaves a partial entry behind. Temporary files carry the host and process id of
+their writer; one whose writer is gone (a killed build) is deleted by the next build. A hit is memory-mapped copy-on-write
 (``mmap_mode="c"``): torch gets a writable array without copying it, and writes stay in
 memory instead of reaching the cache file.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,7 +27,9 @@ import cv2
 import numpy as np
 import PIL
 
+from ..io import check_output_folder
 from .image_files import LoadReport
+from .memory import check_disk_room
 from .sizing import SizePolicy
 
 CACHE_FORMAT = 1
@@ -81,14 +85,17 @@ class ImageCache:
         return array[: len(report.names)], report
 
     def build(
-        self, shape: tuple[int, int, int, int], fill: Callable[[np.ndarray], LoadReport]
+        self, shape: tuple[int, int, int, int], fill: Callable[[np.ndarray], LoadReport], label: str = "images"
     ) -> tuple[np.ndarray, LoadReport]:
         """Let ``fill`` decode into a new on-disk array of ``shape``, publish it, and read it back.
 
         ``fill`` returns the report; rows past ``len(report.names)`` are ignored (skipped files).
         """
+        check_output_folder(self.folder, "cache")
         self.folder.mkdir(parents=True, exist_ok=True)
-        suffix = f".{uuid.uuid4().hex}.tmp"
+        remove_orphans(self.folder)
+        check_disk_room(self.folder, shape, label)
+        suffix = f".{_HOST}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
         array_tmp = self.array_path.with_name(self.array_path.name + suffix)
         report_tmp = self.report_path.with_name(self.report_path.name + suffix)
         try:
@@ -103,3 +110,25 @@ class ImageCache:
             array_tmp.unlink(missing_ok=True)
             report_tmp.unlink(missing_ok=True)
         return np.load(self.array_path, mmap_mode="c")[: len(report.names)], report
+
+
+_HOST = socket.gethostname().replace(".", "-")
+
+
+def remove_orphans(folder: Path) -> None:
+    """Delete temporary files of builds whose process is gone (killed before its cleanup):
+    ``<entry>.<host>.<pid>.<uuid>.tmp`` written on this host by a pid that no longer runs."""
+    for path in folder.glob(f"*.{_HOST}.*.tmp"):
+        pid = path.name.removesuffix(".tmp").split(".")[-2]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True

@@ -18,11 +18,13 @@ import torch
 from torch import Tensor
 
 from ..errors import DataError
+from ..io import check_output_folder
 from .arrays import ARRAY_EXTENSIONS, ImageArray, from_file, from_memory
 from .cache import ImageCache, cache_key, file_entries
 from .decode import IMAGE_EXTENSIONS
 from .image_files import LoadReport, decode_files, list_image_files, read_sizes
 from .imageset import ImageSet
+from .memory import allocate_images
 from .sizing import SizePolicy
 
 ON_ERROR = ("raise", "skip")
@@ -85,16 +87,18 @@ def load_images(
     policy = SizePolicy.parse(size, crop, seed)
     if cache is not None and not isinstance(cache, (str, os.PathLike)):
         raise DataError(f"cache must be a folder path, got {type(cache).__name__}")
+    if cache is not None:  # a file in its place fails now; an unwritable one only when it must write
+        check_output_folder(cache, "cache", try_writing=False)
     if on_error not in ON_ERROR:
         raise DataError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     workers = min(8, os.cpu_count() or 1) if workers is None else workers
-    if not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}")
 
     if isinstance(source, (np.ndarray, Tensor)):
         array = from_memory(source)
         out_size = policy.output_size({array.image_size: ["every image"]}, array.label)
-        images = np.empty((array.count, 3, *out_size), dtype=np.uint8)
+        images = allocate_images((array.count, 3, *out_size), array.label)
         report = _copy_array(array, images, policy)
         _warn(report, array.label)
         return ImageSet(torch.from_numpy(images), report.names, origin="array")
@@ -121,9 +125,9 @@ def load_images(
         count, out_size, fill = _plan(path, root, names, policy, on_error, workers, progress)
         shape = (count, 3, *out_size)
         if store is not None:
-            images, report = store.build(shape, fill)
+            images, report = store.build(shape, fill, str(path))
         else:
-            images = np.empty(shape, dtype=np.uint8)
+            images = allocate_images(shape, str(path))
             report = fill(images)
             images = images[: len(report.names)]
     _warn(report, str(path))

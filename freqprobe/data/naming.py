@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..io import MISSING_WORDS
 from .imageset import ImageSet
 
 
@@ -13,7 +14,8 @@ def default_set_names(real: ImageSet, fakes: Sequence[ImageSet]) -> list[str]:
     ``generated``; an in-memory one: ``fake``, or ``fake1``, ``fake2``, … among several), made
     distinct with ``-2``, ``-3``, …
 
-    ``|`` becomes ``-`` (pairwise tasks are named ``pair:A|B``).
+    ``|`` becomes ``-`` (pairwise tasks are named ``pair:A|B``), and a stem that pandas reads
+    as a missing value (``NA.npz``, ``null/``) is prefixed: ``set-NA``.
 
         >>> import torch
         >>> blank = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
@@ -24,6 +26,7 @@ def default_set_names(real: ImageSet, fakes: Sequence[ImageSet]) -> list[str]:
     for position, images in enumerate(fakes, start=1):
         stem = _stem(images.origin) or ("fake" if len(fakes) == 1 else f"fake{position}")
         stem = stem.replace("|", "-")
+        stem = f"set-{stem}" if stem in MISSING_WORDS else stem
         name, k = stem, 2
         while name in names:
             name, k = f"{stem}-{k}", k + 1

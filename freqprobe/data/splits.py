@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 import posixpath
 from collections import Counter, defaultdict
 
@@ -71,8 +72,10 @@ def train_test_split(
                 f"train_test_split takes ImageSets (fp.load_images makes one from a folder, file or array); "
                 f"set {i} is a {type(images).__name__}"
             )
-    if not 0 < test_size < 1:
-        raise DataError(f"test_size must lie in (0, 1), got {test_size}")
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
+        raise DataError(f"test_size must lie in (0, 1), got {test_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise DataError(f"the split's seed must be an int, got {seed!r}")
     if paired not in ("auto", True, False):
         raise DataError(f"paired must be 'auto', True or False, got {paired!r}")
     quotas = []

@@ -10,20 +10,24 @@ originals) serves every variant it is later scored on.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from .._version import __version__
+from ..errors import TrainingError
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
 from ..training import FilteredImages, LinearProbe, Recipe, predict_proba, train_classifier
+from ..training.trainer import check_finite_scores
 from ..transforms import Transform, transform
 from ..transforms.representations import image_stages
 
@@ -147,8 +151,9 @@ def train_one(job: Job, images: FilteredImages, progress: bool) -> tuple[Classif
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's RNG untouched
         torch.manual_seed(spec.seed)  # the initialisation, and any randomness a user's network draws in training
         model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
-        train_classifier(model, images, spec.recipe, spec.seed, device, progress)
-    return model, new_record(job, shape, time.perf_counter() - start)
+        with naming(spec):
+            train_classifier(model, images, spec.recipe, spec.seed, device, progress)
+    return model, new_record(job, shape, time.perf_counter() - start, trained_on=trained_on(device))
 
 
 def restore(job: Job, device: torch.device) -> Classifier:
@@ -169,7 +174,8 @@ def finish(
     for variant in [v for v in job.tested if v not in record["scores"]]:
         # a fitted transform (power_equalize) learns its statistics from training images only
         test_transform = fitted.get(variant) or transform(variant).fit(TrainingBatches(task, device))
-        probabilities = predict_proba(model, task.test, test_transform, device)
+        with naming(job.spec):
+            probabilities = predict_proba(model, task.test, test_transform, device)
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     state = {name: value.detach().cpu() for name, value in model.state_dict().items()}
     linear = None if job.linear is None else fit_linear(job, views)
@@ -192,8 +198,29 @@ def fit_linear(job: Job, views: TrainingViews) -> dict[str, Any]:
         t = fitted if str(t) == str(fitted) else t.fit(TrainingBatches(task, views.device))
         batches = task.test.batches(1024, views.device)
         probabilities = torch.cat([probe.predict_proba(t(x, index)) for x, index, _ in batches])
+        with naming(job.spec):
+            check_finite_scores(probabilities, "the linear probe")
         record["scores"][variant] = evaluate(probabilities, task.test.label, len(task.train))
     return record
+
+
+def trained_on(device: torch.device) -> str:
+    """Where a run was trained, as far as its numbers depend on it: the device, and on the
+    CPU the thread count (float sums are split across threads differently: results are
+    bit-identical only at one thread count). Computed where the run trains (a Ray worker too)."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    threads = torch.get_num_threads()
+    return f"{device.type} ({threads} thread{'' if threads == 1 else 's'})"
+
+
+@contextlib.contextmanager
+def naming(spec: RunSpec) -> Iterator[None]:
+    """A training error names the run it stopped (one line, as every error)."""
+    try:
+        yield
+    except TrainingError as error:
+        raise TrainingError(f"run {spec.task} {spec.variant} seed {spec.seed} ({spec.model}): {error}") from None
 
 
 class TrainingViews:

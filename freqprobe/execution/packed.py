@@ -25,8 +25,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ..models import Classifier
-from ..training.trainer import FilteredImages, recalibrate_batchnorm, shuffled_batches
-from .jobs import Job, new_model, new_record
+from ..training.trainer import FilteredImages, non_finite_loss, recalibrate_batchnorm, shuffled_batches
+from .jobs import Job, naming, new_model, new_record, trained_on
 from .memory import PackTooLarge, counting_saved_bytes, parameter_bytes
 
 #: Built-in networks, known to run under ``vmap``; a user's network trains on its own.
@@ -46,6 +46,8 @@ def train_pack(
     """Train one model per job on its ``images`` together; ``(model, record)`` per job.
 
     Raises:
+        TrainingError: a model's training loss went NaN or infinite (naming its run;
+            checked once an epoch, as for one model).
         PackTooLarge: the first step saved more bytes for backward (plus the parameters'
             share) than ``budget``.
     """
@@ -71,7 +73,8 @@ def train_pack(
     orders = [torch.Generator().manual_seed(job.spec.seed) for job in jobs]
     fixed = sum(parameter_bytes(m) for m in models)
     first = True
-    for _ in range(epochs):
+    finite = torch.ones(len(jobs), dtype=torch.bool, device=device)  # per model, checked once an epoch
+    for epoch in range(epochs):
         for positions in zip(*(shuffled_batches(n, batch_size, order) for order in orders)):
             x, label = _stacked_batch(images, positions)
             with counting_saved_bytes() if first and budget is not None else contextlib.nullcontext() as saved:
@@ -80,6 +83,7 @@ def train_pack(
                 loss = F.cross_entropy(
                     logits.flatten(0, 1).float(), label.flatten(), label_smoothing=recipe.label_smoothing
                 ) * len(jobs)  # the sum of the models' mean losses: each model gets its own gradient
+            finite &= torch.isfinite(logits.detach()).flatten(1).all(dim=1)
             if first and budget is not None and saved[0] + fixed > budget:
                 raise PackTooLarge(f"{len(jobs)} models need {saved[0] + fixed} bytes, budget {budget}")
             first = False
@@ -87,6 +91,7 @@ def train_pack(
             loss.backward()
             optimizer.step()
             schedule.step()
+        _check_finite(jobs, finite, epoch, epochs)
     seconds = (time.perf_counter() - start) / len(jobs)
     precision = "bf16 autocast" if device.type == "cuda" else "float32"
     out = []
@@ -95,8 +100,17 @@ def train_pack(
             for name, parameter in model.named_parameters():
                 parameter.copy_(params[name][g])
         recalibrate_batchnorm(model, (view.batch(p)[0] for p in shuffled_batches(n, batch_size, order)))
-        out.append((model.eval(), new_record(job, shape, seconds, packed=len(jobs), precision=precision)))
+        record = new_record(job, shape, seconds, trained_on=trained_on(device), packed=len(jobs), precision=precision)
+        out.append((model.eval(), record))
     return out
+
+
+def _check_finite(jobs: list[Job], finite: torch.Tensor, epoch: int, epochs: int) -> None:
+    """Stop the pack at the first model whose outputs (so its loss) went NaN or infinite,
+    naming its run (a ``TrainingError``: the memory planner's fallback does not catch it)."""
+    if not bool(finite.all()):
+        with naming(jobs[int((~finite).nonzero()[0, 0])].spec):
+            raise non_finite_loss(epoch, epochs)
 
 
 def packed_forward(model: nn.Module):

@@ -21,7 +21,7 @@ from ..ablation.runs import RunStore
 from ..device import resolve_device
 from ..display import TableDisplay
 from ..errors import FreqprobeError
-from ..io import write_table
+from ..io import check_output_folder, write_table
 from ..models import build_classifier
 from ..probe.labelled import LabelledImages as LabelledSet
 from ..probe.labelled import LabelledSource, load_labelled
@@ -69,6 +69,8 @@ def augment_vs_replace(
     Returns:
         An ``AugmentResult``: ``.table`` (one row per mode, ratio and seed), ``.summary``.
     """
+    if out is not None:
+        check_output_folder(out, "out")  # before any set is loaded
     real, generated, test = (load_labelled(s, size=size) for s in (real, generated, test))
     generated = _relabelled(generated, real.class_names, "generated")
     test = _relabelled(test, real.class_names, "test")

@@ -15,7 +15,7 @@ from ..ablation import AblationResult
 from ..display import TableDisplay
 from ..errors import FreqprobeError
 from ..execution import Executor
-from ..io import write_table
+from ..io import check_output_folder, write_table
 from ..training import Recipe
 from .pairs import CONTROL, SetSource, named_sets, pair_table, pairwise_study
 from .tables import read_table
@@ -56,6 +56,8 @@ def compare(
         ci_low, ci_high``, … one row per pair and variant, means over seeds), ``.order``
         (the sets in the order of a hierarchical clustering), ``.save``, ``.plot``.
     """
+    if out is not None:
+        check_output_folder(out, "out")  # before any set is loaded
     sets = named_sets(sets, names, size)
     options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
                    paired=paired, null=null, progress=progress, executor=executor,

@@ -15,7 +15,7 @@ from ..ablation import AblationResult
 from ..display import TableDisplay
 from ..errors import FreqprobeError
 from ..execution import Executor
-from ..io import write_table
+from ..io import check_output_folder, write_table
 from ..training import Recipe
 from .pairs import CONTROL, PAIR_COLUMNS, SetSource, named_sets, pair_table, pairwise_study
 from .tables import read_table
@@ -61,6 +61,8 @@ def drift(
     generations = list(generations) if not isinstance(generations, (str, os.PathLike)) else [generations]
     if not generations:
         raise FreqprobeError("give at least one generation")
+    if out is not None:
+        check_output_folder(out, "out")  # before any set is loaded
     sets = named_sets([real, *generations], names, size)
     options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
                    paired=paired, null=null, progress=progress, executor=executor,

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ..ablation import AblationResult, ablate
+from ..ablation.tasks import NULL_CONTROL
 from ..data import ImageSet, load_images
 from ..data.naming import default_set_names
 from ..errors import FreqprobeError
 
-#: The null control's label in the tables here (ablate's task is being renamed to it).
-CONTROL = "real-vs-real"
+#: The null control's label in the tables here: ablate's own name for it.
+CONTROL = NULL_CONTROL
 #: Columns of a pair row; ``accuracy`` is the mean over seeds, the interval ablate's summary gives.
 PAIR_COLUMNS = [
     "set_a", "set_b", "variant", "accuracy", "ci_low", "ci_high",
@@ -72,7 +73,7 @@ def pair_table(study: AblationResult, names: Sequence[str]) -> pd.DataFrame:
             pair = task.removeprefix("pair:").split("|", 1)
         elif task == "binary":
             pair = list(names)
-        elif task in ("null", CONTROL):
+        elif task == CONTROL:
             pair, variant = [names[0], names[0]], CONTROL
         else:
             continue  # the K-way task

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 from ..errors import FreqprobeError
-from ..io import atomic_path
+from ..io import atomic_path, check_output_folder
 
 #: The marker of a finished analysis: its options and the fingerprints of its images.
 DONE = "analysis.json"
@@ -120,8 +120,9 @@ def run_study(path: str | os.PathLike, *, only=None, redraw: bool = False, progr
     missing = [n for n in names if n not in study.analyses]
     if missing:
         raise FreqprobeError(f"{study.path}: no analysis {missing[0]!r}; analyses: {', '.join(study.analyses)}")
-    if study.out.exists() and not study.out.is_dir():
-        raise FreqprobeError(f"{study.out}: exists and is not a folder")
+    check_output_folder(study.out, f"{study.path}: out")  # before any set is loaded or run trained
+    if study.figures is not None:
+        check_output_folder(study.figures, f"{study.path}: figures")
     sets = SetLoader(study)
     return {name: _run_analysis(study, name, sets, redraw, progress) for name in names}
 

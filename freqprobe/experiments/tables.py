@@ -10,7 +10,8 @@ from ..errors import FreqprobeError
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
-    """A saved CSV (the strings ``null``, ``NA`` … stay strings); a missing one is a one-line error."""
+    """A saved CSV, read with plain pandas (no value freqprobe writes reads back as missing);
+    a missing file is a one-line error."""
     if not path.is_file():
         raise FreqprobeError(f"{path.parent}: no {path.name} (not {what})")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path)

@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.figure import Figure
 
+from ..ablation.tasks import NULL_CONTROL
 from ..transforms import transform
 from ..transforms.fourier import HighPass, LowPass
 from .common import CHANCE_GID, legend_outside, save_figure, subplots
@@ -18,7 +19,7 @@ from .common import CHANCE_GID, legend_outside, save_figure, subplots
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 NULL_COLOUR = "#7f7f7f"
 #: The real-vs-real control's task and variant, under its former name too.
-NULL_NAMES = ("null", "real-vs-real")
+NULL_NAMES = (NULL_CONTROL,)  # old folders' "null" rows are renamed when read (ablation.result.read_table)
 
 
 def main_task(summary: pd.DataFrame) -> str:
@@ -122,7 +123,7 @@ def _furnish(ax, rows: pd.DataFrame, series: list, task: str, legend: bool, titl
     for own_task, style in _chance_styles(rows, task):
         chance = float(rows.loc[rows["task"] == own_task, "chance"].iloc[0])
         handles.append(Line2D([], [], color="black", linestyle=style, linewidth=0.9))
-        labels.append(f"chance, {'real-vs-real' if own_task in NULL_NAMES else own_task} ({chance:.2g})")
+        labels.append(f"chance, {NULL_CONTROL if own_task in NULL_NAMES else own_task} ({chance:.2g})")
     legend_outside(ax, handles, labels)
 
 

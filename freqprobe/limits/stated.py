@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..ablation.tasks import NULL_CONTROL
 from .audiogram import DetectionLimits
 
 
@@ -48,7 +49,7 @@ def state_detection_limit(
     the row's: another model or recipe, or the null control) and one sentence per summary
     row at chance."""
     settings = audiogram.settings
-    applies = lambda frame: ((frame["task"] != "null") & (model == settings["model"])
+    applies = lambda frame: ((frame["task"] != NULL_CONTROL) & (model == settings["model"])
                              & frame["recipe"].map(recipe_labels).eq(settings["recipe"]))  # fmt: skip
     detected = audiogram.table[np.isfinite(audiogram.table["threshold_network_high"])]
     limit = float(detected["threshold_network_high"].max()) if len(detected) else math.inf

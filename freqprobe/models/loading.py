@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import warnings
 import zipfile
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
 
 
 class CallableModel(nn.Module):
@@ -90,12 +91,12 @@ def build_from_factory(name: str, **arguments) -> nn.Module:
         where = f"{err}; searched sys.path and the current folder {os.getcwd()}"
         raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({where})") from None
     except (ImportError, AttributeError) as err:
-        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({err})") from None
+        raise FreqprobeError(f"model {name!r}: cannot import {factory_name} from {module_name} ({one_line(err)})") from None
     call = f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
     try:
         model = factory(**arguments)
     except Exception as err:  # a user's factory can fail in any way
-        raise FreqprobeError(f"model {name!r}: {call} failed: {err}") from None
+        raise FreqprobeError(f"model {name!r}: {call} failed: {one_line(err)}") from None
     if not isinstance(model, nn.Module):
         raise FreqprobeError(f"model {name!r}: the factory returned {type(model).__name__}, not an nn.Module")
     return model
@@ -115,10 +116,7 @@ def _add_working_folder() -> None:
 def _load_weights(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise FreqprobeError(f"{path}: weights file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle errors of many kinds
-        raise FreqprobeError(f"{path}: cannot load weights safely ({type(err).__name__}: {err})") from None
+    state = load_safely(path)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # a common checkpoint layout
     if not isinstance(state, dict):
@@ -131,6 +129,25 @@ def _load_weights(model: nn.Module, path: Path) -> None:
     except RuntimeError as err:  # what the key and shape check above does not see
         text = " ".join(line.strip() for line in str(err).strip().splitlines() if line.strip())
         raise FreqprobeError(f"{path}: weights do not fit the model {type(model).__name__} ({text[:300]})") from None
+
+
+#: What to do with a file that safe loading refuses.
+EXPORT_HINT = "save a state dict instead, torch.save(model.state_dict(), PATH), and give it with module:factory"
+
+
+def load_safely(path: Path):
+    """``torch.load(path, weights_only=True)`` on the CPU, its refusals in one line that says why."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle errors of many kinds, and torch's multi-paragraph explanations
+        text = " ".join(str(err).split())
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        if refused:
+            why = f"it holds a pickled {refused[1]}, not only tensors"
+        else:
+            detail = re.search(r"WeightsUnpickler error: (.+?)(?: Check the documentation|$)", text)
+            why = f"not a weights file ({(detail[1] if detail else text or type(err).__name__)[:200].strip()})"
+        raise FreqprobeError(f"{path}: refused by safe loading (torch.load weights_only=True): {why}; {EXPORT_HINT}") from None
 
 
 def _mismatch(own: dict, state: dict, shown: int = 3) -> str:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import FreqprobeError
+from ..errors import FreqprobeError, one_line
 from .fastnet import FastNet
 from .loading import build_from_factory
 from .resnet import ResNet18
@@ -119,7 +119,7 @@ def check_logits(model: nn.Module, num_classes: int, shape: Shape, name: str) ->
     try:
         out = model(torch.zeros(2, *shape))
     except Exception as err:  # a user's model can fail in any way
-        raise FreqprobeError(f"model {name!r} fails on a {(2, *shape)} batch: {err}") from None
+        raise FreqprobeError(f"model {name!r} fails on a {(2, *shape)} batch: {one_line(err)}") from None
     finally:
         model.train(was_training)
     if not isinstance(out, Tensor) or tuple(out.shape) != (2, num_classes):

@@ -46,14 +46,15 @@ def kappa_from_counts(n: ArrayLike, right_a: ArrayLike, right_b: ArrayLike, agre
         kappa = np.where(degenerate, np.nan, (observed - expected) / (1 - expected))
     reason = [_undefined(a, b) for a, b in zip(p1.tolist(), p2.tolist())]
     return {"observed": observed, "expected": expected, "kappa": kappa, "accuracy_a": p1, "accuracy_b": p2,
-            "reason": np.array(reason, dtype=object)}  # fmt: skip
+            "reason": pd.array(reason, dtype="str")}  # fmt: skip  # missing where defined, as a CSV reads back
 
 
-def _undefined(accuracy_a: float, accuracy_b: float) -> str:
+def _undefined(accuracy_a: float, accuracy_b: float) -> str | None:
+    """Why kappa is undefined; ``None`` (missing, as a table reads an empty cell) when it is not."""
     for name, accuracy in (("observer_a", accuracy_a), ("observer_b", accuracy_b)):
         if accuracy in (0.0, 1.0):
             return f"{name} has accuracy {accuracy:g}: no errors or no successes, kappa undefined"
-    return ""
+    return None
 
 
 def _single_observer(trials: pd.DataFrame, which: str) -> pd.DataFrame:
@@ -141,7 +142,7 @@ def error_consistency(trials_a: TrialSource, trials_b: TrialSource, distortion: 
     the other not.
 
     Returns ``observed``, ``expected``, ``kappa``, ``n_trials``, ``accuracy_a``,
-    ``accuracy_b``, ``reason`` (why kappa is NaN, else empty), pooled over the conditions
+    ``accuracy_b``, ``reason`` (why kappa is NaN, else missing), pooled over the conditions
     both saw, and ``conditions``: the same per ``(distortion, condition)`` as a table.
     """
     sources = [[t] if isinstance(t, (pd.DataFrame, str, os.PathLike)) else list(t) for t in (trials_a, trials_b)]

@@ -14,10 +14,13 @@ import torch
 from torch import Tensor, nn
 
 from .._version import __version__
+from ..ablation.tasks import NULL_CONTROL
 from ..data import ImageSet
 from ..device import resolve_device
-from ..errors import DataError, FreqprobeError
+from ..errors import DataError, FreqprobeError, one_line
 from ..execution.ray_session import check_executor
+from ..io import check_table_names
+from ..validation import check_int
 from ..models.state import restored
 from ..transforms import Transform, transform
 from .decisions import Decider, make_decider
@@ -107,10 +110,14 @@ def probe(
     probe and given back as they came: train/eval flags and device restored.
     """
     check_executor(executor)
+    check_int(batch_size, "batch_size", 1)
+    check_int(seed, "seed")
+    conditions = with_original(parse_conditions(distortions, preset, seed, monitor_gamma))  # before the images load
     labelled = load_labelled(data, size=size)
     requested, device = str(device), resolve_device(device)
     sources, observers = _observers(model, names)
-    conditions = with_original(parse_conditions(distortions, preset, seed, monitor_gamma))
+    check_table_names(observers, "observer name")
+    check_table_names(labelled.class_names, "class")
     check_conditions(conditions, *labelled.images.size)
     variant = str(transform(variant, size=labelled.images.size))  # a bad spec fails before any work
     make_decider(labelled.class_names, class_names, label_map)  # bad class names fail before loading
@@ -256,7 +263,7 @@ def study_classes(result: Any, variant: str = "original", seed: int | None = Non
     if store is None or table.empty:
         return None
     recipe = str(table["recipe"].iloc[0])
-    trained = table[(table["train_variant"] == variant) & (table["recipe"] == recipe) & (table["task"] != "null")]
+    trained = table[(table["train_variant"] == variant) & (table["recipe"] == recipe) & (table["task"] != NULL_CONTROL)]
     if trained.empty:
         return None
     task = str(trained["task"].iloc[0])
@@ -280,10 +287,25 @@ def _check_outputs(models: Sequence[nn.Module], observers: Sequence[str], decide
                    x: Tensor) -> None:  # fmt: skip
     with torch.inference_mode():
         for observer, net in zip(observers, models):
-            outputs = net(x)
-            if not isinstance(outputs, Tensor):
-                raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
-            deciders[observer].check_outputs(outputs, observer)
+            deciders[observer].check_outputs(_scores(net, x, None, observer), observer)
+
+
+def _scores(net: nn.Module, x: Tensor, index: Tensor | None, observer: str) -> Tensor:
+    """``net``'s scores for the batch ``x``: a tensor with one row per image, or a one-line error."""
+    try:
+        outputs = net(x, index) if isinstance(net, ThroughVariant) else net(x)
+    except Exception as error:  # a user's model can fail in any way
+        shape = tuple(x.shape)
+        raise FreqprobeError(f"model {observer} fails on a {shape} batch of images: {one_line(error)}") from None
+    if not isinstance(outputs, Tensor):
+        raise FreqprobeError(f"model {observer} returned {type(outputs).__name__}, not a tensor of scores")
+    if outputs.ndim == 0 or len(outputs) != len(x):
+        rows = "a scalar" if outputs.ndim == 0 else f"{len(outputs)} rows"
+        raise FreqprobeError(
+            f"model {observer} returned {rows} of scores for a batch of {len(x)} images; it must return one row "
+            "per image, shape (N, K)"
+        )
+    return outputs
 
 
 def undefined_decisions(outputs: Tensor) -> Tensor:
@@ -310,7 +332,7 @@ def _sweep(conditions: Sequence[Condition], batches: Batches, models: dict[str, 
                 for observer, net in models.items():
                     # a copy per model: one that edits its input in place cannot change what the next sees
                     copy = distorted.clone()
-                    outputs = net(copy, index) if isinstance(net, ThroughVariant) else net(copy)
+                    outputs = _scores(net, copy, index, observer)
                     undefined[observer] += int(undefined_decisions(outputs))
                     decided = deciders[observer].decide(outputs).cpu()
                     decisions[observer, condition.distortion, condition.label].append(decided)

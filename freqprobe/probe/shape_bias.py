@@ -46,10 +46,10 @@ def shape_bias_table(trials: pd.DataFrame, classes: Collection[str] | None = Non
         table["shape_bias"] = np.where(decided > 0, table["n_shape"] / decided, np.nan)
         table["frac_shape"] = np.where(table["n_conflict"] > 0, table["n_shape"] / table["n_conflict"], np.nan)
         table["frac_texture"] = np.where(table["n_conflict"] > 0, table["n_texture"] / table["n_conflict"], np.nan)
-    table["reason"] = np.where(
+    table["reason"] = pd.array(np.where(  # no reason: missing (an empty string reads back from a CSV as missing anyway)
         table["n_conflict"] == 0, "no image with different shape and texture classes",
-        np.where(decided == 0, "no shape or texture decision", ""),
-    )  # fmt: skip
+        np.where(decided == 0, "no shape or texture decision", None),
+    ), dtype="str")  # fmt: skip
     observer_order = table["observer"].map({name: k for k, name in enumerate(dict.fromkeys(trials["subj"]))})
     table = table.assign(_observer=observer_order, _per_class=table["class"] != "all")
     table = table.sort_values(["_observer", "_per_class"], kind="stable")

@@ -167,7 +167,7 @@ def folder_view(folder: Path, where: str = "") -> Blocks:
     blocks["warnings"] += [f"{where or folder.name}: {text}" for text in read_warnings(folder)]
     for path in sorted(p for p in folder.glob("*.csv") if p.name != WARNINGS_FILE):
         try:
-            table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            table = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             blocks["warnings"].append(f"{where}/{path.name}: not a readable table ({err})")
             continue

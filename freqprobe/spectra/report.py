@@ -37,8 +37,9 @@ from ..device import resolve_device
 from ..errors import DataError, FreqprobeError
 from ..display import TableDisplay
 from ..execution.ray_session import check_executor
-from ..io import write_arrays_and_settings, write_table
+from ..io import check_table_names, write_arrays_and_settings, write_table
 from ..runfolder import claim_folder
+from ..validation import check_int
 from .compare import FDR
 from .measure import CHANNELS, MeasurePlan, measure_set
 from .peaks import MAX_PEAKS, MIN_SCORE
@@ -108,7 +109,7 @@ class SpectrumReport(TableDisplay):
         missing = [n for n in (*(f"{t}.csv" for t in TABLES), "maps.npz", "settings.json") if not (folder / n).exists()]
         if missing:
             raise DataError(f"{folder}: not a spectrum run folder (missing {', '.join(missing)})")
-        tables = {name: pd.read_csv(folder / f"{name}.csv", keep_default_na=False, na_values=[""]) for name in TABLES}
+        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in TABLES}
         with np.load(folder / "maps.npz") as archive:
             maps = {key: archive[key] for key in archive.files}
         settings = json.loads((folder / "settings.json").read_text())
@@ -130,6 +131,18 @@ def redraw(folder: str | os.PathLike[str]) -> list[Path]:
 
 def _as_image_set(source: ImageSource) -> ImageSet:
     return source if isinstance(source, ImageSet) else load_images(source)
+
+
+def check_options(window: str, denoiser: str, min_score: float, max_peaks: int, batch_size: int | None) -> None:
+    """One-line errors for bad options, before any image is read (the command line checks first)."""
+    check_window(window)
+    check_denoiser(denoiser)
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", 1)
+    if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
+        raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
+    if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
+        raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
 
 
 def _check_sets(names: Sequence[str], sets: Sequence[ImageSet]) -> None:
@@ -195,19 +208,13 @@ def spectrum(
         >>> sorted(set(report.table["set"])), report.table.columns[:3].tolist()
         (['generated', 'real'], ['set', 'f', 'power'])
     """
-    check_window(window)
-    check_denoiser(denoiser)
+    check_options(window, denoiser, min_score, max_peaks, batch_size)
     check_executor(executor)
-    if batch_size is not None and batch_size < 1:
-        raise FreqprobeError(f"batch_size={batch_size} must be >= 1")
-    if not isinstance(max_peaks, (int, np.integer)) or isinstance(max_peaks, bool) or max_peaks < 1:
-        raise FreqprobeError(f"max_peaks={max_peaks!r} must be an int >= 1")
-    if not (isinstance(min_score, (int, float, np.number)) and np.isfinite(min_score) and min_score >= 0):
-        raise FreqprobeError(f"min_score={min_score!r} must be a finite number >= 0 (a robust z)")
     if names is not None:
         names = [str(name) for name in names]
         if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
             raise FreqprobeError(f"names must be {1 + len(fakes)} distinct names, one per set; got {names}")
+        check_table_names(names, "set name")
     sets = [_as_image_set(source) for source in (real, *fakes)]
     names = default_set_names(sets[0], sets[1:]) if names is None else names
     _check_sets(names, sets)

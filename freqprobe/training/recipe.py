@@ -32,15 +32,17 @@ class Recipe:
     whiten: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:
+        if self.epochs < 1 or self.batch_size < 2 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:
             raise FreqprobeError(
-                f"invalid recipe {self}: epochs, batch_size >= 1, lr > 0, 0 <= warmup < 1, min_steps >= 0"
+                f"invalid recipe {self}: epochs >= 1, batch_size >= 2 (BatchNorm needs two images), lr > 0, "
+                "0 <= warmup < 1, min_steps >= 0"
             )
 
     def schedule(self, n_train: int) -> tuple[int, int]:
         """``(batch size, epochs)`` for ``n_train`` images: at least 8 batches an epoch and
-        ``min_steps`` steps in all, so a small set is not left nearly untrained."""
-        batch_size = max(1, min(self.batch_size, n_train // 8))
+        ``min_steps`` steps in all, so a small set is not left nearly untrained; never batches
+        of one image (BatchNorm cannot normalise a single image with a 1x1 feature map)."""
+        batch_size = max(2, min(self.batch_size, n_train // 8))
         steps_per_epoch = math.ceil(n_train / batch_size)
         return batch_size, max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
 
@@ -63,6 +65,8 @@ def get_recipe(recipe: Recipe | str) -> Recipe:
     """A ``Recipe`` from itself or its name."""
     if isinstance(recipe, Recipe):
         return recipe
+    if not isinstance(recipe, str):
+        raise FreqprobeError(f"unknown recipe {recipe!r}; choose {', '.join(RECIPES)} or pass a Recipe")
     if recipe not in RECIPES:
         raise FreqprobeError(
             f"unknown recipe {recipe!r}{did_you_mean(recipe, RECIPES)}; choose {', '.join(RECIPES)} or pass a Recipe"

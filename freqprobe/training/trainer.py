@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..errors import TrainingError
 from ..models import Classifier
 from ..transforms import Transform
 from .data import LabelledImages
@@ -88,15 +89,19 @@ def train_classifier(
         anneal_strategy="linear",
     )
     order = torch.Generator().manual_seed(seed)
+    finite = torch.ones((), dtype=torch.bool, device=device)  # checked once an epoch: no sync per step
     model.train()
-    for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=None if progress else True):
+    for epoch in tqdm(range(epochs), desc="epochs", leave=False, disable=None if progress else True):
         for positions in shuffled_batches(len(images), batch_size, order):
             x, label = images.batch(positions)
             loss = F.cross_entropy(model(x), label, label_smoothing=recipe.label_smoothing)
+            finite &= torch.isfinite(loss.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+        if not bool(finite):
+            raise non_finite_loss(epoch, epochs)
     recalibrate_batchnorm(model, (images.batch(p)[0] for p in shuffled_batches(len(images), batch_size, order)))
     return model.eval()
 
@@ -134,4 +139,24 @@ def predict_proba(
     for x, index, _ in data.batches(batch_size, device):
         logits = model(transform(x, index).contiguous(memory_format=torch.channels_last))
         parts.append(torch.softmax(logits.double(), dim=1).cpu())
-    return torch.cat(parts)
+    probabilities = torch.cat(parts)
+    check_finite_scores(probabilities, "the trained model")
+    return probabilities
+
+
+def non_finite_loss(epoch: int, epochs: int) -> TrainingError:
+    """The error that stops a run whose training loss went NaN or infinite in ``epoch`` (from 0)."""
+    return TrainingError(
+        f"the training loss is not a finite number (epoch {epoch + 1} of {epochs}): the model's outputs "
+        "are NaN or infinite, or training diverged; check the model, or lower the learning rate (Recipe(lr=))"
+    )
+
+
+def check_finite_scores(probabilities: Tensor, what: str) -> None:
+    """A ``TrainingError`` if any image's class probabilities are not finite (no accuracy from NaN)."""
+    bad = int((~torch.isfinite(probabilities)).any(dim=1).sum())
+    if bad:
+        raise TrainingError(
+            f"{what} gives NaN or infinite scores for {bad} of {len(probabilities)} test images; its accuracy "
+            "would mean nothing"
+        )

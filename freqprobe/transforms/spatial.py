@@ -25,6 +25,8 @@ from .keyed_random import keyed_normal, keyed_permutation
 
 #: ITU-R BT.601 luma weights for (R, G, B), as OpenCV's and kornia's RGB-to-gray use.
 BT601 = (0.299, 0.587, 0.114)
+#: The largest blur: its kernel (8 001 taps) already flattens any image a GPU holds.
+MAX_BLUR_SIGMA = 1000.0
 #: Gaussian kernels reach ``truncate * sigma`` pixels, as ``scipy.ndimage.gaussian_filter``.
 BLUR_TRUNCATE = 4.0
 
@@ -134,8 +136,8 @@ class Blur(Transform):
     sigma: float = dataclasses.field(kw_only=True)
 
     def _validate(self) -> None:
-        if not self.sigma > 0:
-            raise self.fail(f"sigma={self.sigma} must be > 0 pixels")
+        if not 0 < self.sigma <= MAX_BLUR_SIGMA:  # a larger one blurs any image to its mean; NaN fails too
+            raise self.fail(f"sigma={self.sigma} must be in (0, {MAX_BLUR_SIGMA}] pixels")
 
     @property
     def radius(self) -> int:
@@ -157,8 +159,8 @@ class Noise(Transform):
     seed: int = 0
 
     def _validate(self) -> None:
-        if not self.std > 0:
-            raise self.fail(f"std={self.std} must be > 0")
+        if not 0 < self.std < math.inf:  # infinite noise leaves no finite pixel to classify
+            raise self.fail(f"std={self.std} must be a finite number > 0")
 
     def apply(self, x: Tensor, index: Tensor) -> Tensor:
         noise = keyed_normal(self.seed, index, tuple(x.shape[1:]), self.name)
