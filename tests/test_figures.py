@@ -17,6 +17,7 @@ from figure_checks import (
     data_axes,
     draw,
 )
+from freqprobe.ablation.tasks import NULL_CONTROL
 from freqprobe.ablation.result import RESULT_COLUMNS, AblationResult
 from freqprobe.figures.ablation import plot_accuracy_bars, plot_cutoff_sweep, plot_pairwise
 from freqprobe.figures.attribution import pixel_grid_figure, pixel_means_figure
@@ -69,7 +70,7 @@ def test_many_variants_wrap_onto_rows_a_page_wide_with_bars_as_wide_as_with_few(
     panels = data_axes(fig)
     assert len(panels) == 3  # 16 variants (with the control) x 2 recipes, 14 bars a row at most: rows of 6
     shown = [t.get_text() for ax in panels for t in ax.get_xticklabels()]
-    assert shown == [*variants, "null"]  # every variant once, in study order
+    assert shown == [*variants, NULL_CONTROL]  # every variant once, in study order
     assert len({ax.get_xlim() for ax in panels}) == 1  # one slot width in every row
     renderer = draw(fig)
     per_variant = panels[0].get_window_extent(renderer).width / fig.dpi / np.ptp(panels[0].get_xlim())
@@ -77,7 +78,7 @@ def test_many_variants_wrap_onto_rows_a_page_wide_with_bars_as_wide_as_with_few(
     assert all(ax.get_ylim() == (0.0, 1.02) for ax in panels)
     assert sum(ax.get_legend() is not None for ax in panels) == 1
     lines = chance_lines(fig)  # one per task in each row where that task has bars
-    assert lines["binary"] == [0.5, 0.5, 0.5] and lines["null"] == [0.5]
+    assert lines["binary"] == [0.5, 0.5, 0.5] and lines[NULL_CONTROL] == [0.5]
     assert_legends_outside_the_data(fig)
     few = AblationResult(study_table(("real", "fake"), ["original", "lowpass:0.1"]), pd.DataFrame())
     assert len(data_axes(plot_accuracy_bars(few.summary, few.table))) == 1  # a short study keeps one row
