@@ -90,3 +90,14 @@ def test_one_sweep_grammar_for_benchmark_and_filter_bank_distortions() -> None:
     keyed = parse_conditions(["highpass:0.1,0.2,window=gaussian"])
     assert [c.label for c in keyed] == ["highpass:0.1,window=gaussian", "highpass:0.2,window=gaussian"]
     assert {c.distortion for c in keyed} == {"highpass:window=gaussian"}  # one curve
+
+
+@pytest.mark.parametrize("command", ["probe", "heatmap"])
+def test_a_label_map_file_that_is_not_json_is_one_line_naming_the_flag(command, tmp_path, capsys) -> None:
+    broken = tmp_path / "map.json"
+    broken.write_text("{'cat': [1, 2]")
+    (tmp_path / "data" / "cat").mkdir(parents=True)
+    code = main([command, "--model", "torch.nn:Identity", "--data", str(tmp_path / "data"), "--label-map",
+                 str(broken), "--out", str(tmp_path / "run")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"--label-map {broken}: not JSON" in err[0]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
+from pathlib import Path
+
+from ..errors import FreqprobeError
 
 SIZE_HELP = "center-crop every image to S x S, or H x W with HxW (default: sizes must agree)"
 DEVICE_HELP = "auto (CUDA when available, else the CPU), cpu, cuda, cuda:1, ... (default: auto)"
@@ -38,3 +42,13 @@ def add_ray_argument(parser: argparse.ArgumentParser) -> None:
 def ray_options(args: argparse.Namespace) -> dict:
     """``executor`` and ``address`` keyword arguments from ``--ray``."""
     return {"executor": "local" if args.ray is None else "ray", "address": args.ray or None}
+
+
+def read_label_map(value: str | None) -> str | dict | None:
+    """``--label-map``: a registered name as it is, or the mapping a JSON file holds."""
+    if value is None or not Path(value).is_file():
+        return value
+    try:
+        return json.loads(Path(value).read_text())
+    except json.JSONDecodeError as err:
+        raise FreqprobeError(f"--label-map {value}: not JSON ({err})") from None

@@ -4,10 +4,9 @@ K-class classifier on labelled images (``fp.fourier_heatmap``)."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from .arguments import DEVICE_HELP, SIZE_HELP, crop_size
+from .arguments import DEVICE_HELP, SIZE_HELP, crop_size, read_label_map
 
 NAME = "heatmap"
 HELP = "Fourier heat map of a classifier on labelled images: error rate per Fourier basis direction"
@@ -30,16 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..errors import FreqprobeError
     from ..probe import fourier_heatmap
     from ..probe.run import load_observer, observer_name
 
-    label_map = args.label_map
-    if label_map is not None and Path(label_map).is_file():
-        try:
-            label_map = json.loads(Path(label_map).read_text())
-        except json.JSONDecodeError as err:
-            raise FreqprobeError(f"{args.label_map}: not JSON ({err})") from None
+    label_map = read_label_map(args.label_map)
     model = load_observer(args.model, weights=args.weights, device=args.device)
     report = fourier_heatmap(model, args.data, eps=args.eps, top_k=args.top_k, clamp=args.clamp,
                              class_names=args.class_names, label_map=label_map, size=args.size,

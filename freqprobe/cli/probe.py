@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import DEVICE_HELP, PRESETS, SIZE_HELP, add_ray_argument, crop_size, ray_options
+from .arguments import (
+    DEVICE_HELP,
+    PRESETS,
+    SIZE_HELP,
+    add_ray_argument,
+    crop_size,
+    ray_options,
+    read_label_map,
+)
 
 NAME = "probe"
 HELP = "an existing classifier under distortions: accuracy curves, shape bias, error consistency"
@@ -62,8 +70,6 @@ def run(args: argparse.Namespace) -> None:
     if args.list:
         print_registry()
         return
-    import json
-
     from ..errors import FreqprobeError
     from ..probe import probe
     from ..probe.gamma import gamma_table
@@ -76,12 +82,7 @@ def run(args: argparse.Namespace) -> None:
     weights = [None if w == "-" else w for w in args.weights] if args.weights else [None] * len(args.model)
     if len(weights) != len(args.model):
         raise FreqprobeError(f"{len(weights)} --weights for {len(args.model)} --model (give '-' for none)")
-    label_map = args.label_map
-    if label_map is not None and Path(label_map).is_file():
-        try:
-            label_map = json.loads(Path(label_map).read_text())
-        except json.JSONDecodeError as err:
-            raise FreqprobeError(f"{args.label_map}: not JSON ({err})") from None
+    label_map = read_label_map(args.label_map)
     # a study's model carries its classes (real first), so the data folders are matched by name
     variants = args.variant or ["original"]
     if len(variants) == 1:
