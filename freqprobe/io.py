@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import tempfile
 import threading
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -143,10 +143,10 @@ def _flock(fcntl, folder: Path, wait: bool) -> Iterator[None]:
                 raise FreqprobeError(
                     f"{folder}: another study (process {holder}) is writing there; wait for it or choose another folder"
                 ) from None
-            warnings.warn(
+            # said at once (a warning would wait for the study's end, where ablate gathers them)
+            logging.getLogger("freqprobe").warning(
                 f"{folder}: another study (process {holder}) is writing there; waiting for it to finish "
-                "(its finished runs are then reused, not trained again)",
-                stacklevel=5,
+                "(its finished runs are then reused, not trained again)"
             )
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)

@@ -30,16 +30,17 @@ def records_warnings(folder_argument: str) -> Callable[[F], F]:
         @functools.wraps(function)
         def recorded(*args: Any, **kwargs: Any) -> Any:
             folder = signature.bind(*args, **kwargs).arguments.get(folder_argument)
-            if folder is None:
-                return function(*args, **kwargs)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")  # every warning is recorded; the caller's filters decide below
-                result = function(*args, **kwargs)
-            for w in caught:  # to the caller, at its own line, under its own filters (pytest.warns, "error" ...)
-                warnings.warn(w.message, stacklevel=2)
-            messages = list(dict.fromkeys(str(w.message) for w in caught))
-            write_table(pd.DataFrame({"message": messages}, dtype=str), Path(os.fspath(folder)) / WARNINGS_FILE)
-            return result
+            caught: list[warnings.WarningMessage] = []
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")  # every warning is recorded; the caller's filters decide below
+                    return function(*args, **kwargs)
+            finally:  # also when it fails: the warnings may explain why
+                for w in caught:  # to the caller, at its own line, under its own filters (pytest.warns, "error" ...)
+                    warnings.warn(w.message, stacklevel=2)
+                if isinstance(folder, (str, os.PathLike)) and Path(folder).is_dir():
+                    messages = list(dict.fromkeys(str(w.message) for w in caught))
+                    write_table(pd.DataFrame({"message": messages}, dtype=str), Path(os.fspath(folder)) / WARNINGS_FILE)
 
         return recorded  # type: ignore[return-value]
 

@@ -61,5 +61,6 @@ def test_jobs_fit_each_linear_probe_once_and_carry_what_the_store_holds(tmp_path
 
 def test_an_unknown_executor_is_a_one_line_error() -> None:
     real, fake = sets()
-    with pytest.raises(FreqprobeError, match="unknown executor 'cluster'"):
+    with pytest.raises(FreqprobeError, match="executor must be local or ray, got 'cluster'") as refused:
         fp.ablate(real, fake, ["original"], executor="cluster", progress=False)
+    assert "\n" not in str(refused.value)

@@ -280,3 +280,13 @@ def test_fast_spectral_finds_a_low_frequency_sinusoid_in_photos_that_fast_misses
     assert rows["fast-spectral"]["ci_low"] > 0.6
     assert rows["fast-spectral"]["accuracy"] - rows["fast"]["accuracy"] > 0.1
     assert rows["fast-spectral"]["accuracy"] > rows["fast-spectral"]["linear_accuracy"] - 0.08
+
+
+def test_a_wrong_limits_folder_fails_before_any_training(tmp_path, monkeypatch) -> None:
+    from freqprobe.execution import jobs
+
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("trained before --limits was read"))
+    real, fake = fp.demo_sets(n=40, size=16)
+    with pytest.raises(FreqprobeError):
+        fp.ablate(real, fake, ["original"], seeds=1, limits=tmp_path / "no-such-audiogram", device="cpu",
+                  progress=False)  # fmt: skip

@@ -20,6 +20,7 @@ from ..data.naming import default_set_names
 from ..device import resolve_device
 from ..errors import FreqprobeError
 from ..execution import Executor, Job, get_executor
+from ..execution.ray_session import check_executor
 from ..io import check_output_folder, check_table_names, folder_lock
 from ..models import MODELS, build_classifier
 from ..runfolder import claim_folder
@@ -111,6 +112,8 @@ def ablate(
     modes = MODES if mode == "both" else (mode,) if isinstance(mode, str) else tuple(mode)
     if not modes or any(m not in MODES for m in modes):
         raise FreqprobeError(f"mode must be retrain, probe or both, got {mode!r}")
+    if isinstance(executor, str):
+        check_executor(executor)  # an unknown name, or ray without Ray, before any loading
     if out is not None:
         claim_folder(out, "ablate")
     seed_list = _seed_list(seeds)
@@ -133,7 +136,8 @@ def ablate(
             f"{representations[0]} is a representation, not an image: a model trained on the originals cannot "
             "read it; retrain on it instead (mode='retrain', command line --mode retrain)"
         )
-    device = str(device) if executor == "ray" else resolve_device(device)  # a Ray worker resolves it itself
+    # only the local executor trains here; a Ray worker (or a user's executor) resolves the device itself
+    device = resolve_device(device) if executor == "local" else str(device)
     recipes = _recipes(recipe)
     if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
         recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
@@ -141,10 +145,13 @@ def ablate(
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):
             build_classifier(model, classes, shape)
+    from ..limits.stated import find_audiogram, state_detection_limit  # limits builds on ablation: imported here
+
+    fingerprints = tuple(s.fingerprint() for s in sets.values())
+    audiogram = find_audiogram(limits, out, fingerprints[0])  # a bad --limits fails before any training
     runner = get_executor(executor, device, progress, address)
     with folder_lock(out) if out is not None else contextlib.nullcontext():  # one study writes a folder
         store, linear_store = RunStore(out), RunStore(out, "linear")
-        fingerprints = tuple(s.fingerprint() for s in sets.values())
         _warn_about_copies(sets, fingerprints, tasks[0])
         digests = {id(task): samples_digest(task) for task in tasks}  # one null control per seed: not by name
         plan = [
@@ -181,9 +188,6 @@ def ablate(
             trained_under.setdefault(record.get("trained_on", "an older freqprobe"), set()).add(run.spec.key)
         result = AblationResult(pd.DataFrame(rows, columns=RESULT_COLUMNS), pd.DataFrame(confusion_rows), None, store)
         _warn_about_mixed_settings(trained_under)
-        from ..limits.stated import find_audiogram, state_detection_limit  # limits builds on ablation: imported here
-
-        audiogram = find_audiogram(limits, out, fingerprints[0])
         if audiogram is not None:
             labels = {name: r.label for name, r in recipes.items()}
             result.table, notes = state_detection_limit(result.table, result.summary, audiogram, model, labels)

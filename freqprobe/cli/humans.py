@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 from ..errors import FreqprobeError
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> None:
             size=args.size, seed=args.seed, model=args.model,
             label_map=args.label_map)  # fmt: skip
     server = serve(args.out, port=args.port)
+    # Ctrl-C and a polite kill stop it even where SIGINT came in ignored (a server started in the background)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.default_int_handler)
     print(f"serving {server.url} (127.0.0.1 only); trials go to {args.out}; Ctrl-C stops", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

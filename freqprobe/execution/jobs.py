@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from ..errors import TrainingError
+from ..errors import FreqprobeError, TrainingError
 from ..models import Classifier, build_classifier
 from ..stats import binomial_p_value, roc_auc, wilson_interval
 from ..training import FilteredImages, LinearProbe, Recipe, predict_proba, train_classifier
@@ -153,7 +153,8 @@ def train_one(job: Job, images: FilteredImages, progress: bool) -> tuple[Classif
         model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
         with naming(spec):
             train_classifier(model, images, spec.recipe, spec.seed, device, progress)
-    return model, new_record(job, shape, time.perf_counter() - start, trained_on=trained_on(device))
+    seconds = time.perf_counter() - start
+    return model, new_record(job, shape, seconds, trained_on=trained_on(device), precision="float32")
 
 
 def restore(job: Job, device: torch.device) -> Classifier:
@@ -161,7 +162,13 @@ def restore(job: Job, device: torch.device) -> Classifier:
     spec = job.spec
     with torch.random.fork_rng(devices=[]):  # building initialises: leave the caller's RNG alone
         model = build_classifier(spec.model, len(spec.classes), tuple(job.record["input_shape"]), spec.recipe.whiten)
-    model.load_state_dict(job.weights)
+    try:
+        model.load_state_dict(job.weights)
+    except RuntimeError:
+        raise FreqprobeError(
+            f"stored run {spec.key}: weights of another architecture (a run of an older development version of "
+            f"freqprobe?); delete runs/{spec.key}.pt to retrain"
+        ) from None
     return model.to(device).eval()
 
 

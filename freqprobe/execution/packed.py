@@ -100,7 +100,8 @@ def train_pack(
             for name, parameter in model.named_parameters():
                 parameter.copy_(params[name][g])
         recalibrate_batchnorm(model, (view.batch(p)[0] for p in shuffled_batches(n, batch_size, order)))
-        record = new_record(job, shape, seconds, trained_on=trained_on(device), packed=len(jobs), precision=precision)
+        where = trained_on(device) + (f", {precision}" if precision != "float32" else "")  # a resume must not mix them
+        record = new_record(job, shape, seconds, trained_on=where, packed=len(jobs), precision=precision)
         out.append((model.eval(), record))
     return out
 

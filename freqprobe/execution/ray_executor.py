@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -72,7 +73,10 @@ class RayExecutor:
             group = in_flight[done[0]]
             self.running = min(sum(len(in_flight[ref]) for ref in pending), slots)
             by_key = {job.spec.key: job for job in group}
-            for key, record, state, linear in result(ray, done[0]):
+            finished, messages = result(ray, done[0])
+            for message in messages:  # what the worker warned about (a blank variant, say) reaches the driver
+                warnings.warn(message, stacklevel=2)
+            for key, record, state, linear in finished:
                 yield JobResult(by_key[key], record, state, linear)
 
     def _groups(self, jobs: list[Job], slots: int) -> list[list[Job]]:
@@ -83,13 +87,18 @@ class RayExecutor:
         return [part for group in groups for part in split(group, math.ceil(len(group) / slots))]
 
 
-def run_remote(task: Any, jobs: list[Job], device: str, pack: bool, driver_version: str) -> list[tuple]:
+def run_remote(
+    task: Any, jobs: list[Job], device: str, pack: bool, driver_version: str
+) -> tuple[list[tuple], list[str]]:
     """In a worker: the jobs on the task's images, as the local executor runs them;
-    ``(key, record, CPU weights, linear record)`` per job."""
+    ``(key, record, CPU weights, linear record)`` per job, and the warnings raised."""
     enter_worker(driver_version)
     jobs = [dataclasses.replace(job, task=task) for job in jobs]
     executor = LocalExecutor(resolve_device(device), pack=pack)
-    return [(done.job.spec.key, done.record, done.state, done.linear) for done in executor.run(jobs)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finished = [(done.job.spec.key, done.record, done.state, done.linear) for done in executor.run(jobs)]
+    return finished, list(dict.fromkeys(str(w.message) for w in caught))
 
 
 def _slots(ray: Any, resources: dict[str, float]) -> int:

@@ -97,7 +97,7 @@ def result(ray: Any, future: Any) -> Any:
     except ray.exceptions.RayTaskError as err:
         cause = err.cause if err.cause is not None else err
         if isinstance(cause, FreqprobeError):
-            raise FreqprobeError(str(cause)) from None
+            raise type(cause)(str(cause)) from None  # a TrainingError stays one
         text = " ".join(str(cause).split())  # Ray's messages span lines
         raise FreqprobeError(f"a Ray task failed: {type(cause).__name__}: {text[-300:]}") from None
     except ray.exceptions.RayError as err:

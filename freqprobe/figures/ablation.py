@@ -18,8 +18,9 @@ from .common import CHANCE_GID, legend_outside, save_figure, subplots
 
 SERIES_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
 NULL_COLOUR = "#7f7f7f"
-#: The real-vs-real control's task and variant, under its former name too.
-NULL_NAMES = (NULL_CONTROL,)  # old folders' "null" rows are renamed when read (ablation.result.read_table)
+#: The real-vs-real control's task and variant (old folders' "null" rows are renamed when read:
+#: ``ablation.result.read_table``).
+NULL_NAMES = (NULL_CONTROL,)
 
 
 def main_task(summary: pd.DataFrame) -> str:
@@ -179,6 +180,7 @@ def plot_cutoff_sweep(summary: pd.DataFrame, ax=None) -> Figure | None:
         ax.fill_between(group["cutoff"], group["ci_low"], group["ci_high"], color=colour, alpha=0.15, linewidth=0)
     task = main_task(summary)
     original = summary[(summary["task"] == task) & (summary["variant"] == "original")]
+    original = original.drop_duplicates("recipe")  # with mode="both", one line per recipe, not per mode
     for recipe, row in zip(original["recipe"], original["accuracy"]):
         label = "original (unfiltered)" + (f", {recipe}" if len(recipes) > 1 else "")
         ax.axhline(row, color="0.3", linestyle="--", linewidth=0.8, label=label)

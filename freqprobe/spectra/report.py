@@ -214,9 +214,10 @@ def spectrum(
         names = [str(name) for name in names]
         if len(names) != 1 + len(fakes) or len(set(names)) != len(names):
             raise FreqprobeError(f"names must be {1 + len(fakes)} distinct names, one per set; got {names}")
-        check_table_names(names, "set name")
+        check_table_names(names, "set name")  # before any loading
     sets = [_as_image_set(source) for source in (real, *fakes)]
     names = default_set_names(sets[0], sets[1:]) if names is None else names
+    check_table_names(names, "set name")  # the files' own names too, before any measuring
     _check_sets(names, sets)
     height, width = sets[0].size
     plan = MeasurePlan.build(height, width, resolve_device(device), window, denoiser, batch_size)
