@@ -91,20 +91,7 @@ def study_test_images(
                     stacklevel=4,
                 )
         return None, "all images (not the study's sets, so none was trained on, unless they overlap)"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # class balancing was reported when the study ran
-        rebuilt = build_tasks({"real": real, "fake": fake}, DEFAULT_TEST_SIZE, DEFAULT_SPLIT_SEED, "auto", False, False)
-    if samples_digest(rebuilt[0]) != spec["samples"]:
-        warnings.warn(
-            "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
-            "attributing on all images, some of which the model was trained on",
-            stacklevel=4,
-        )
-        return None, "all images, including the study's training images (its split could not be rebuilt)"
-    test = rebuilt[0].test
-    indices = tuple(test.index[test.source == position].sort().values for position in (0, 1))
-    note = f"the study's held-out test images ({len(indices[0])} real, {len(indices[1])} fake)"
-    return (indices[0], indices[1]), note
+    return _rebuilt_test_images(spec, {"real": real, "fake": fake}, (0, 1), "the study's")
 
 
 def _k_way_test_images(
@@ -122,22 +109,29 @@ def _k_way_test_images(
             stacklevel=4,
         )
         return None, "all images, including the study's training images (a K-way split needs all its sets)"
+    named = {f"set{k}": by_print[f] for k, f in enumerate(data)}
+    positions = (data.index(real.fingerprint()), data.index(fake.fingerprint()))
+    return _rebuilt_test_images(spec, named, positions, "the K-way study's")
+
+
+def _rebuilt_test_images(
+    spec: dict, sets: dict[str, ImageSet], positions: tuple[int, int], whose: str
+) -> tuple[tuple[Tensor, Tensor] | None, str]:
+    """The test images of the sets at ``positions`` in the study's split, rebuilt from all of
+    its ``sets`` with ablate's default split; ``(None, note)`` when that is not the study's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # class balancing was reported when the study ran
-        named = {f"set{k}": by_print[f] for k, f in enumerate(data)}
-        rebuilt = build_tasks(named, DEFAULT_TEST_SIZE, DEFAULT_SPLIT_SEED, "auto", False, False)
+        rebuilt = build_tasks(sets, DEFAULT_TEST_SIZE, DEFAULT_SPLIT_SEED, "auto", False, False)
     if samples_digest(rebuilt[0]) != spec["samples"]:
         warnings.warn(
             "these are the study's sets, but its split (not ablate's default) cannot be rebuilt: "
             "attributing on all images, some of which the model was trained on",
-            stacklevel=4,
+            stacklevel=5,
         )
         return None, "all images, including the study's training images (its split could not be rebuilt)"
     test = rebuilt[0].test
-    positions = (data.index(real.fingerprint()), data.index(fake.fingerprint()))
-    indices = tuple(test.index[test.source == position].sort().values for position in positions)
-    note = f"the K-way study's held-out test images ({len(indices[0])} real, {len(indices[1])} fake)"
-    return (indices[0], indices[1]), note
+    real, fake = (test.index[test.source == position].sort().values for position in positions)
+    return (real, fake), f"{whose} held-out test images ({len(real)} real, {len(fake)} fake)"
 
 
 def subsample(n_total: int, n_wanted: int, generator: torch.Generator) -> Tensor:
