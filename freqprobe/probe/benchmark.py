@@ -289,7 +289,8 @@ class BenchmarkReport(TableDisplay):
         if missing:
             raise DataError(f"{folder}: not a benchmark run folder (missing {missing[0]}.csv)")
         text = {"observer": str, "dataset": str, "condition": str, "category": str, "response": str}
-        tables = {name: pd.read_csv(folder / f"{name}.csv", dtype=text) for name in cls.TABLES}
+        tables = {name: pd.read_csv(folder / f"{name}.csv", dtype=text, keep_default_na=False, na_values=[""])  # a class named None stays one
+                  for name in cls.TABLES}
         settings = json.loads((folder / "settings.json").read_text()) if (folder / "settings.json").exists() else {}
         return cls(**tables, settings=settings)
 

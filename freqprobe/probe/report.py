@@ -99,7 +99,8 @@ class ProbeReport(TableDisplay):
         text = {"condition": str, "distortion": str, "class": str, "subj": str, "imagename": str, "category": str,
                 "object_response": str, "model": str, "observer": str, "observer_a": str, "observer_b": str,
                 "reason": str}  # fmt: skip
-        tables = {name: pd.read_csv(folder / f"{name}.csv", dtype=text) for name in TABLES}
+        tables = {name: pd.read_csv(folder / f"{name}.csv", dtype=text, keep_default_na=False, na_values=[""])  # a class named None stays one
+                  for name in TABLES}
         settings_path = folder / "settings.json"
         settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
         return cls(**tables, settings=settings)
