@@ -86,8 +86,13 @@ def test_saved_tables_read_back_unchanged_and_the_figure_redraws(matrix, curve) 
         pd.testing.assert_frame_equal(table, result.table, check_dtype=False)
         assert (result.folder / name.replace(".csv", ".png")).is_file()
     loaded = fp.CompareResult.load(matrix.folder)
-    assert loaded.order() == matrix.order() and loaded.plot() is not None
-    assert fp.DriftResult.load(curve.folder).plot() is not None
+    assert loaded.order() == matrix.order()
+    fig = loaded.plot()
+    heat = next(ax for ax in fig.axes if ax.images)  # the heat map, beside the dendrogram and its colour bar
+    assert [t.get_text() for t in heat.get_xticklabels()] == matrix.order()  # in clustering order
+    assert any(ax.collections and not ax.images for ax in fig.axes)  # the dendrogram's branches
+    drift = fp.DriftResult.load(curve.folder).plot()
+    assert {"original vs real", "real-vs-real"} <= {t.get_text() for t in drift.axes[0].get_legend().get_texts()}
 
 
 def test_a_monotone_drift_shows_as_a_rising_curve(curve) -> None:
