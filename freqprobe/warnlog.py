@@ -40,7 +40,7 @@ def records_warnings(folder_argument: str) -> Callable[[F], F]:
                     warnings.warn(w.message, stacklevel=2)
                 if isinstance(folder, (str, os.PathLike)) and Path(folder).is_dir():
                     messages = list(dict.fromkeys(str(w.message) for w in caught))
-                    write_table(pd.DataFrame({"message": messages}, dtype=str), Path(os.fspath(folder)) / WARNINGS_FILE)
+                    write_table(pd.DataFrame({"message": messages}, dtype=str), Path(folder) / WARNINGS_FILE)
 
         return recorded  # type: ignore[return-value]
 

@@ -161,6 +161,9 @@ def ablate(
         ]
         jobs = _jobs(plan, store, linear_store)
         pending = {job.spec.key for job in jobs}
+        runs_of: dict[str, list[_Run]] = {}  # a run key serves several rows (probe mode, recipes of a user model)
+        for run in plan:
+            runs_of.setdefault(run.spec.key, []).append(run)
         with tqdm(total=len(plan), desc="runs", disable=None if progress else True) as bar:  # None: not off a terminal
             counts = {"finished": 0, "stored": 0}
             for run in plan:
@@ -175,7 +178,7 @@ def ablate(
                 if done.linear is not None:
                     linear_store.put(done.job.spec.linear_key, done.linear)
                 counts["finished"] += 1
-                for run in (r for r in plan if r.spec.key == key):
+                for run in runs_of[key]:
                     _log(bar, run, store, linear_store, f"{done.record['train_seconds']:.1f} s train", progress)
                     bar.update()
                 _show(bar, counts, runner, len(jobs))
