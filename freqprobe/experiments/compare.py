@@ -128,7 +128,7 @@ class CompareResult(TableDisplay):
     def load(cls, folder: str | os.PathLike) -> CompareResult:
         """Read a saved comparison (and its ablate study, when there)."""
         folder = Path(folder)
-        table = read_table(folder / "matrix.csv", "a comparison run folder")
+        table = read_table(folder / "matrix.csv", "a comparison run folder", ("set_a", "set_b"))
         names = list(dict.fromkeys([*table["set_a"], *table["set_b"]]))
         study = AblationResult.load(folder) if (folder / "results.csv").exists() else None
         return cls(table, names, study, folder)

@@ -131,7 +131,7 @@ class DriftResult(TableDisplay):
     @classmethod
     def load(cls, folder: str | os.PathLike) -> DriftResult:
         folder = Path(folder)
-        table = read_table(folder / "drift.csv", "a drift run folder")
+        table = read_table(folder / "drift.csv", "a drift run folder", ("generation", "reference"))
         study = AblationResult.load(folder) if (folder / "results.csv").exists() else None
         return cls(table, study, folder)
 
