@@ -109,8 +109,9 @@ class RunStore:
         record = self.record(key)
         spec = record["spec"]
         with torch.random.fork_rng(devices=[]):  # building initialises: leave the caller's RNG alone
+            recipe = spec["recipe"]
             model = build_classifier(
-                spec["model"], len(spec["classes"]), tuple(record["input_shape"]), spec["recipe"]["whiten"]
+                spec["model"], len(spec["classes"]), tuple(record["input_shape"]), recipe["whiten"], recipe["readout"]
             )
         try:
             model.load_state_dict(state)

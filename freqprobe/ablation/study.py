@@ -139,8 +139,8 @@ def ablate(
     # only the local executor trains here; a Ray worker (or a user's executor) resolves the device itself
     device = resolve_device(device) if executor == "local" else str(device)
     recipes = _recipes(recipe)
-    if model not in MODELS:  # whitening is a built-in stem: a user's network is the same under any recipe
-        recipes = {name: dataclasses.replace(r, whiten=False) for name, r in recipes.items()}
+    if model not in MODELS:  # stem and read-out are built-in: a user's network is the same under any recipe
+        recipes = {name: dataclasses.replace(r, whiten=False, readout=False) for name, r in recipes.items()}
     tasks = build_tasks(sets, test_size, split_seed, paired, pairwise, null, seed_list)
     for classes in sorted({len(task.classes) for task in tasks}):  # a user model must fit every task
         for shape in set(shapes.values()):

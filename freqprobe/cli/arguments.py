@@ -17,8 +17,8 @@ WINDOWS = ("hann", "none")
 DENOISERS = ("gaussian", "median3", "median5", "wavelet")
 BAND_METHODS = ("ablation", "shapley", "ig")
 PIXEL_METHODS = ("ig", "smoothgrad", "gradcam", "occlusion")
-MODELS = ("fast", "fast-spectral", "resnet18")
-RECIPES = ("whitened", "plain")
+MODELS = ("fast", "resnet18")
+RECIPES = ("whitened", "spatial", "plain")
 PRESETS = ("model-vs-human",)
 
 

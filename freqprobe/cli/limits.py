@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="searched amplitudes in grey levels (default 0.25 32)")  # fmt: skip
     parser.add_argument("--steps", type=int, default=4, help="bisections per frequency after both ends (default 4)")
     parser.add_argument("--detectors", nargs="+", default=["network", "linear"], help="network and/or linear")
-    parser.add_argument("--model", default="fast", help="fast (default), fast-spectral or resnet18")
-    parser.add_argument("--recipe", default="whitened", help="whitened (default) or plain")
+    parser.add_argument("--model", default="fast", help="fast (default) or resnet18")
+    parser.add_argument("--recipe", default="whitened", help="whitened (default), spatial or plain")
     parser.add_argument("--seed", type=int, default=0, help="seeds the planted phases and the training (default 0)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the halves and their split (default 0)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")

@@ -129,7 +129,7 @@ def new_model(job: Job, shape: tuple[int, int, int]) -> Classifier:
     spec = job.spec
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
-        return build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
+        return build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten, spec.recipe.readout)
 
 
 def new_record(job: Job, shape: tuple[int, ...], seconds: float, **extra: Any) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def train_one(job: Job, images: FilteredImages, progress: bool) -> tuple[Classif
     shape = images.transform.output_shape((3, *job.task.train.image_size))
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's RNG untouched
         torch.manual_seed(spec.seed)  # the initialisation, and any randomness a user's network draws in training
-        model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten)
+        model = build_classifier(spec.model, len(spec.classes), shape, spec.recipe.whiten, spec.recipe.readout)
         with naming(spec):
             train_classifier(model, images, spec.recipe, spec.seed, device, progress)
     seconds = time.perf_counter() - start
@@ -161,7 +161,9 @@ def restore(job: Job, device: torch.device) -> Classifier:
     """The stored classifier of a job that only needs scoring."""
     spec = job.spec
     with torch.random.fork_rng(devices=[]):  # building initialises: leave the caller's RNG alone
-        model = build_classifier(spec.model, len(spec.classes), tuple(job.record["input_shape"]), spec.recipe.whiten)
+        model = build_classifier(
+            spec.model, len(spec.classes), tuple(job.record["input_shape"]), spec.recipe.whiten, spec.recipe.readout
+        )
     try:
         model.load_state_dict(job.weights)
     except RuntimeError:

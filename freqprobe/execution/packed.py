@@ -4,8 +4,8 @@ Runs that share a task (so a training-set size and a schedule), a model, a recip
 input shape are stacked with ``torch.func.stack_module_state`` and trained with one
 ``vmap``-ed ``functional_call`` per step (on a GPU, convolutions become grouped ones).
 Each model keeps everything of its own: its initialisation (built from its seed), its
-input standardisation and whitening stem (fitted on its own variant's training images),
-its seed's batch order, its variant's inputs, and its BatchNorm recalibration, done after
+input standardisation, whitening stem and spectral read-out with its held-out logits
+(fitted on its own variant's training images), its seed's batch order, its variant's inputs, and its BatchNorm recalibration, done after
 training on its own. The loss is the sum of the models' mean losses, so each model's
 gradient is its own; AdamW and the one-cycle schedule act element by element, so the
 stacked optimizer is each model's optimizer. During training BatchNorm uses batch
@@ -54,10 +54,11 @@ def train_pack(
     start = time.perf_counter()
     recipe, n = jobs[0].spec.recipe, len(images[0])
     shape = images[0].transform.output_shape((3, *jobs[0].task.train.image_size))
-    models = []
+    models, held_out = [], []
     for job, view in zip(jobs, images):
         model = new_model(job, shape).to(device)
         model.fit_input(lambda view=view: (x for x, _ in view.batches(1024)))
+        held_out.append(model.fit_readout(view.batches(1024), job.spec.seed))
         models.append(model)
     params, buffers = stack_module_state(models)
     forward = vmap(packed_forward(models[0]))
@@ -76,10 +77,10 @@ def train_pack(
     finite = torch.ones(len(jobs), dtype=torch.bool, device=device)  # per model, checked once an epoch
     for epoch in range(epochs):
         for positions in zip(*(shuffled_batches(n, batch_size, order) for order in orders)):
-            x, label = _stacked_batch(images, positions)
+            x, label, readout = _stacked_batch(images, positions, held_out)
             with counting_saved_bytes() if first and budget is not None else contextlib.nullcontext() as saved:
                 with autocast(device):
-                    logits = forward(params, buffers, x)
+                    logits = forward(params, buffers, x, readout)
                 loss = F.cross_entropy(
                     logits.flatten(0, 1).float(), label.flatten(), label_smoothing=recipe.label_smoothing
                 ) * len(jobs)  # the sum of the models' mean losses: each model gets its own gradient
@@ -115,16 +116,20 @@ def _check_finite(jobs: list[Job], finite: torch.Tensor, epoch: int, epochs: int
 
 
 def packed_forward(model: nn.Module):
-    """``f(params, buffers, x)`` calling a stateless copy of ``model`` whose BatchNorm layers
-    normalise with batch statistics and track nothing (train mode)."""
+    """``f(params, buffers, x, readout_logits)`` calling a stateless copy of ``model`` whose
+    BatchNorm layers normalise with batch statistics and track nothing (train mode)."""
     template = copy.deepcopy(model).to("meta").train()
     for module in template.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.track_running_stats = False
-    return lambda params, buffers, x: functional_call(template, (params, buffers), (x,))
+    return lambda params, buffers, x, readout=None: functional_call(template, (params, buffers), (x, readout))
 
 
-def _stacked_batch(images: list[FilteredImages], positions) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(G, B, C, H, W)`` inputs and ``(G, B)`` labels: each model's batch of its own variant."""
+def _stacked_batch(
+    images: list[FilteredImages], positions, held_out: list[torch.Tensor | None]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """``(G, B, C, H, W)`` inputs, ``(G, B)`` labels and ``(G, B, K)`` held-out read-out
+    logits (``None`` without a read-out): each model's batch of its own variant."""
     batches = [view.batch(p) for view, p in zip(images, positions)]
-    return torch.stack([x for x, _ in batches]), torch.stack([label for _, label in batches])
+    readout = None if held_out[0] is None else torch.stack([h[p.to(h.device)] for h, p in zip(held_out, positions)])
+    return torch.stack([x for x, _ in batches]), torch.stack([label for _, label in batches]), readout

@@ -144,7 +144,7 @@ def _train_and_score(real, generated, test, mode, ratio, seed, model, recipe, de
     original, k = transform("original"), len(real.class_names)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        classifier = build_classifier(model, k, (3, *train.image_size), recipe.whiten)
+        classifier = build_classifier(model, k, (3, *train.image_size), recipe.whiten, recipe.readout)
         train_classifier(classifier, FilteredImages(train, original, device), recipe, seed, device)
     predicted = predict_proba(classifier, test_data, original, device).argmax(dim=1)
     correct, total = int((predicted == test_data.label).sum()), len(test_data)

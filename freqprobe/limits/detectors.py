@@ -46,7 +46,7 @@ class NetworkDetector:
         images = FilteredImages(task.train, original, device)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
-            net = build_classifier(self.model, 2, (3, *task.train.image_size), self.recipe.whiten)
+            net = build_classifier(self.model, 2, (3, *task.train.image_size), self.recipe.whiten, self.recipe.readout)
             train_classifier(net, images, self.recipe, seed, device)
         predicted = predict_proba(net, task.test, original, device).argmax(1)
         return int((predicted == task.test.label).sum())

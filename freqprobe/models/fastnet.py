@@ -5,8 +5,7 @@ up-sampling checkerboard into a constant feature before anything is thrown away)
 Conv-BN-GELU stages that halve the resolution, and a head on the mean and the max of the
 last features (the max keeps evidence that lives in a few places of the image). The stem
 is either learned (the plain recipe) or a fixed patch whitening fitted on the training
-images (the default recipe; ``models/whitening.py`` says why). ``fast-spectral`` adds a
-spectral branch whose logits are summed with the head's (``models/spectral.py``).
+images (the default recipe; ``models/whitening.py`` says why).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .spectral import SpectralBranch
 from .whitening import PatchWhitening
 
 
@@ -33,8 +31,6 @@ class FastNet(nn.Module):
         stem: patch size and stride of the stem.
         whiten: a fixed patch-whitening stem (``.whitening``, fitted before training)
             instead of a learned one.
-        spectral: the number of ``spectral_features`` of the inputs, for a spectral branch
-            (``.spectral``) beside the convolutions; 0 for none.
     """
 
     def __init__(
@@ -44,7 +40,6 @@ class FastNet(nn.Module):
         widths: tuple[int, ...] = (32, 64, 128),
         stem: int = 4,
         whiten: bool = False,
-        spectral: int = 0,
     ) -> None:
         super().__init__()
         if whiten:  # every component, already zero-mean and unit-variance, goes to the first stage
@@ -61,9 +56,7 @@ class FastNet(nn.Module):
             channels = width
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(2 * channels, num_classes)
-        self.spectral = SpectralBranch(spectral, num_classes) if spectral else None
 
     def forward(self, x: Tensor) -> Tensor:
         features = self.features(x)
-        logits = self.head(torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1))
-        return logits if self.spectral is None else logits + self.spectral(x)
+        return self.head(torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1))

@@ -3,7 +3,8 @@
 Transforms do not clip, so a filtered set can have any range (a high-pass is centred on
 0 with a small spread): each classifier starts with a per-channel standardisation whose
 mean and std are fitted on the training images of its variant, and saved with it; a
-built-in network with a whitening stem has that fitted next (``Classifier.fit_input``).
+built-in network with a whitening stem has that fitted next (``Classifier.fit_input``),
+and one with a spectral read-out has it fitted before training (``Classifier.fit_readout``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..errors import FreqprobeError, one_line
 from .fastnet import FastNet
 from .loading import build_from_factory
 from .resnet import ResNet18
-from .spectral import spectral_feature_count
+from .spectral import SpectralReadout, labelled_features, spectral_feature_count
 from .whitening import PatchWhitening
 from ..suggest import did_you_mean
 
@@ -36,24 +37,22 @@ def stem_size(shape: Shape) -> int:
 
 MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {
     "fast": lambda k, shape, whiten: FastNet(k, shape[0], stem=stem_size(shape), whiten=whiten),
-    # FastNet with a whole-image spectral branch on images (not on representations)
-    "fast-spectral": lambda k, shape, whiten: FastNet(
-        k, shape[0], stem=stem_size(shape), whiten=whiten, spectral=spectral_feature_count(*shape) if shape[0] == 3 else 0
-    ),
     "resnet18": lambda k, shape, whiten: ResNet18(k, shape[1], shape[0], whiten=whiten),
 }
 
 
 class Classifier(nn.Module):
-    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation.
+    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation,
+    plus the logits of a fitted ``SpectralReadout`` of ``x`` when it has one (``readout``).
 
     ``class_names`` names the outputs in order when they are known (a study's classes, the
     real set first); ``fp.probe`` and ``fp.attribute`` read it.
     """
 
-    def __init__(self, net: nn.Module, channels: int = 3) -> None:
+    def __init__(self, net: nn.Module, channels: int = 3, readout: SpectralReadout | None = None) -> None:
         super().__init__()
         self.net = net
+        self.readout = readout
         self.class_names: tuple[str, ...] | None = None
         self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
         self.register_buffer("std", torch.ones(1, channels, 1, 1))
@@ -65,6 +64,15 @@ class Classifier(nn.Module):
         whitening = getattr(self.net, "whitening", None)
         if isinstance(whitening, PatchWhitening):
             whitening.fit(self.standardize(x) for x in batches())
+
+    def fit_readout(self, batches: Iterable[tuple[Tensor, Tensor]], seed: int) -> Tensor | None:
+        """Fit the spectral read-out (if there is one) on the training ``(inputs, labels)``,
+        in order; returns its held-out logits for them ``(N, K)`` on the inputs' device, to be
+        passed as ``readout_logits`` in training (``SpectralReadout`` says why)."""
+        if self.readout is None:
+            return None
+        features, labels = labelled_features(batches)
+        return self.readout.fit(features, labels, seed).to(self.mean.device)
 
     @torch.no_grad()
     def fit_normalization(self, batches) -> None:
@@ -86,27 +94,39 @@ class Classifier(nn.Module):
         """``(x - mean) / std`` per channel, in one fused pass (batch norm's inference kernel)."""
         return F.batch_norm(x, self.mean.flatten(), self.std.flatten().square(), training=False, eps=0.0)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(self.standardize(x))
+    def forward(self, x: Tensor, readout_logits: Tensor | None = None) -> Tensor:
+        """Logits of ``x``; ``readout_logits`` stand in for the read-out's own (in training:
+        its held-out logits of these images)."""
+        logits = self.net(self.standardize(x))
+        if self.readout is None:
+            return logits
+        return logits + (self.readout(x) if readout_logits is None else readout_logits)
 
 
-def build_classifier(name: str, num_classes: int, shape: Shape, whiten: bool = False) -> Classifier:
+def build_classifier(
+    name: str, num_classes: int, shape: Shape, whiten: bool = False, readout: bool = False
+) -> Classifier:
     """A fresh ``Classifier`` for inputs of ``shape`` around ``fast``, ``resnet18`` or a
-    user's ``module:factory``; ``whiten`` gives a built-in network its whitening stem.
+    user's ``module:factory``; ``whiten`` gives a built-in network its whitening stem,
+    ``readout`` a spectral read-out (on image inputs, 3 channels; not on representations).
 
     A factory is called as ``factory(num_classes=K)`` and must return an ``nn.Module``
     mapping ``(N, C, H, W)`` to ``(N, K)`` logits; that is checked on a dummy batch. A
-    user's network has no whitening stem (``whiten`` does not apply to it).
+    user's network has no whitening stem and no read-out (``whiten`` and ``readout`` do
+    not apply to it: it is measured as it is).
     """
+    spectral = None
     if name in MODELS:
         net = MODELS[name](num_classes, shape, whiten)
+        if readout and shape[0] == 3:
+            spectral = SpectralReadout(spectral_feature_count(*shape), num_classes)
     elif ":" in name:
         net = build_from_factory(name, num_classes=num_classes)
     else:
         raise FreqprobeError(
             f"unknown model {name!r}{did_you_mean(name, MODELS)}; choose {', '.join(MODELS)} or give module:factory"
         )
-    model = Classifier(net, shape[0])
+    model = Classifier(net, shape[0], spectral)
     check_logits(model, num_classes, shape, name)
     return model
 

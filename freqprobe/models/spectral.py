@@ -1,5 +1,5 @@
-"""Whole-image spectral statistics: the linear second opinion's features, and FastNet's
-spectral branch (``fast-spectral``).
+"""Whole-image spectral statistics, and the fitted linear read-out of them that the
+default recipe adds to a network's logits (``SpectralReadout``).
 
 A faint periodic pattern is one Fourier coefficient of the whole image; a network that
 reads local energy (receptive fields of 12 to about 70 px) sees it only in a wide band,
@@ -11,11 +11,15 @@ this). These features read narrow bins:
   at most 32 x 17 of them);
 - the mean over 8x8 tiles of ``log(|DCT coefficient| + 1/255)`` for each of the 64
   coefficients and each channel (the JPEG-grid statistics of Frank et al., 2020).
+
+They are what the linear second opinion reads (``training/linear.py``), and what the
+read-out of the default recipe reads.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -25,9 +29,10 @@ from ..transforms.dct import block_dct
 
 #: At most this many spectrum rows per channel (larger images pool their bins).
 SPECTRUM_SIDE = 32
-#: The branch's standardised features are multiplied by this: under Adam, a 10x learning
-#: rate for its linear term, which the short default schedule needs (docs/limits.md).
-SPECTRAL_GAIN = 10.0
+#: L2 penalty on the logistic weights, for the mean cross-entropy over standardised features.
+LAMBDA = 1e-2
+#: The read-out's held-out logits come from this many folds of the training images.
+FOLDS = 4
 
 
 def spectral_features(x: Tensor) -> Tensor:
@@ -50,15 +55,101 @@ def spectral_feature_count(channels: int, height: int, width: int) -> int:
     return int(spectral_features(torch.zeros(1, channels, height, width)).shape[1])
 
 
-class SpectralBranch(nn.Module):
-    """Logits from ``spectral_features``: standardised per batch (BatchNorm, no affine),
-    times ``SPECTRAL_GAIN``, then a linear layer that starts at zero."""
+def labelled_features(batches: Iterable[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    """``spectral_features`` of every ``(images, labels)`` batch, and the labels (CPU)."""
+    features, labels = [], []
+    for x, y in batches:
+        features.append(spectral_features(x).cpu())
+        labels.append(y.cpu())
+    return torch.cat(features), torch.cat(labels)
+
+
+def fit_logistic(X: Tensor, y: Tensor, num_classes: int, penalty: float = LAMBDA) -> tuple[Tensor, Tensor]:
+    """Weights ``(F, K)`` and bias ``(K,)`` minimising mean cross-entropy + ``penalty/2 |W|^2``
+    (full-batch L-BFGS, deterministic)."""
+    weight = torch.zeros(X.shape[1], num_classes, requires_grad=True)
+    bias = torch.zeros(num_classes, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias], lr=1, max_iter=300, tolerance_grad=1e-6, tolerance_change=1e-10, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(X @ weight + bias, y) + penalty / 2 * weight.square().sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def stratified_folds(labels: Tensor, folds: int, seed: int) -> Tensor:
+    """A fold ``0..folds-1`` per sample: a random order (from ``seed``), dealt out class by class."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    order = order[torch.sort(labels[order], stable=True).indices]  # grouped by class, random within
+    fold = torch.empty_like(labels)
+    fold[order] = torch.arange(len(labels)) % folds
+    return fold
+
+
+def fit_gain(logits: Tensor, labels: Tensor) -> Tensor:
+    """The scale ``g >= 0`` minimising the mean cross-entropy of ``g * logits`` (held-out
+    logits: ``g`` near 0 when they carry nothing, below 1 when they are over-confident)."""
+    gain = torch.ones((), requires_grad=True)
+    optimizer = torch.optim.LBFGS([gain], lr=1, max_iter=100, tolerance_grad=1e-9, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(gain * logits, labels)
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return gain.detach().clamp_min(0)
+
+
+class SpectralReadout(nn.Module):
+    """``gain * (standardised spectral_features(x) @ weight + bias)``: a logistic regression
+    on the linear second opinion's features, fitted in closed form (not trained), whose
+    logits are added to a network's.
+
+    ``fit`` fits it on the training images and returns its *held-out* logits for them (each
+    from a fit on the other folds): the network is trained on top of those, so it learns
+    what the read-out does not explain, against honest logits, never its over-fit ones.
+    ``gain`` calibrates the held-out logits (near 0 when the features carry nothing, so the
+    network is then trained and scored as it is alone).
+    """
 
     def __init__(self, num_features: int, num_classes: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm1d(num_features, affine=False)
-        self.linear = nn.Linear(num_features, num_classes)
-        nn.init.zeros_(self.linear.weight)
+        self.register_buffer("mean", torch.zeros(num_features))
+        self.register_buffer("std", torch.ones(num_features))
+        self.register_buffer("weight", torch.zeros(num_features, num_classes))
+        self.register_buffer("bias", torch.zeros(num_classes))
+        self.register_buffer("gain", torch.zeros(()))
+
+    @torch.no_grad()
+    def fit(self, features: Tensor, labels: Tensor, seed: int) -> Tensor:
+        """Fit on ``(N, F)`` features and labels (CPU); returns the ``(N, K)`` held-out logits
+        (times ``gain``, CPU), in the order of ``features``."""
+        num_classes = self.weight.shape[1]
+        mean, std = features.mean(0), features.std(0).clamp_min(1e-6)
+        z = (features - mean) / std
+        weight, bias = fit_logistic(z, labels, num_classes)
+        held_out, gain = torch.zeros(len(labels), num_classes), torch.zeros(())
+        smallest = int(torch.bincount(labels, minlength=num_classes).min())
+        if smallest >= 2:  # else no held-out logits: gain 0, the network alone
+            fold = stratified_folds(labels, min(FOLDS, smallest), seed)
+            for k in range(int(fold.max()) + 1):
+                fold_weight, fold_bias = fit_logistic(z[fold != k], labels[fold != k], num_classes)
+                held_out[fold == k] = z[fold == k] @ fold_weight + fold_bias
+            gain = fit_gain(held_out, labels)
+        for buffer, value in zip((self.mean, self.std, self.weight, self.bias, self.gain), (mean, std, weight, bias, gain)):
+            buffer.copy_(value)
+        return gain * held_out
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.linear(SPECTRAL_GAIN * self.norm(spectral_features(x)))
+        z = (spectral_features(x) - self.mean) / self.std
+        return self.gain * (z @ self.weight + self.bias)

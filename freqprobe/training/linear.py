@@ -26,13 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..models.spectral import spectral_features
+from ..models.spectral import LAMBDA, fit_logistic, labelled_features, spectral_features
 
-#: L2 penalty on the weights, for the mean cross-entropy over standardised features.
-LAMBDA = 1e-2
+
 class LinearProbe:
     """Multinomial logistic regression on ``spectral_features``, fitted by ``fit``."""
 
@@ -41,11 +39,7 @@ class LinearProbe:
 
     def fit(self, batches: Iterable[tuple[Tensor, Tensor]], num_classes: int) -> LinearProbe:
         """``batches`` yields ``(float images, labels)``; features are kept on the CPU."""
-        features, labels = [], []
-        for x, y in batches:
-            features.append(spectral_features(x).cpu())
-            labels.append(y.cpu())
-        X, y = torch.cat(features), torch.cat(labels)
+        X, y = labelled_features(batches)
         self.mean, self.std = X.mean(0), X.std(0).clamp_min(1e-6)
         self.weight, self.bias = fit_logistic((X - self.mean) / self.std, y, num_classes, LAMBDA)
         return self
@@ -55,22 +49,3 @@ class LinearProbe:
         """Class probabilities ``(N, K)`` (CPU, float64)."""
         z = (spectral_features(x).cpu() - self.mean) / self.std
         return torch.softmax((z @ self.weight + self.bias).double(), dim=1)
-
-
-def fit_logistic(X: Tensor, y: Tensor, num_classes: int, penalty: float) -> tuple[Tensor, Tensor]:
-    """Weights ``(F, K)`` and bias ``(K,)`` minimising mean cross-entropy + ``penalty/2 |W|^2``."""
-    weight = torch.zeros(X.shape[1], num_classes, requires_grad=True)
-    bias = torch.zeros(num_classes, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [weight, bias], lr=1, max_iter=300, tolerance_grad=1e-6, tolerance_change=1e-10, line_search_fn="strong_wolfe"
-    )
-
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(X @ weight + bias, y) + penalty / 2 * weight.square().sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
-    return weight.detach(), bias.detach()

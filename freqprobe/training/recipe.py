@@ -18,7 +18,10 @@ class Recipe:
     flips and crops would move the very artifacts (checkerboards, JPEG grids) under study.
     ``whiten`` gives the built-in networks a fixed patch-whitening stem fitted on the
     training inputs (``models/whitening.py``); without it they learn their stem from
-    standardised pixels (the ``plain`` recipe).
+    standardised pixels (the ``plain`` recipe). ``readout`` adds to their logits a linear
+    read-out of whole-image spectral statistics, fitted before training, and trains the
+    network on top of its held-out logits (``models/spectral.py``; without it, the
+    ``spatial`` recipe: the network alone).
     """
 
     epochs: int = 6
@@ -30,6 +33,7 @@ class Recipe:
     #: Small sets train for more epochs (and smaller batches) until they get this many steps.
     min_steps: int = 60
     whiten: bool = True
+    readout: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2 or not self.lr > 0 or not 0 <= self.warmup < 1 or self.min_steps < 0:
@@ -48,17 +52,27 @@ class Recipe:
 
     @property
     def label(self) -> str:
-        """``whitened`` or ``plain``, then the fields that differ from the defaults."""
-        changed = [
-            f"{f.name}={getattr(self, f.name)}"
-            for f in dataclasses.fields(self)
-            if f.name != "whiten" and getattr(self, f.name) != f.default
-        ]
-        return ",".join(["whitened" if self.whiten else "plain", *changed])
+        """The name of the named recipe it starts from, then the fields that differ from it."""
+        base = next(
+            (name for name, r in RECIPES.items() if (r.whiten, r.readout) == (self.whiten, self.readout)), None
+        )
+        if base is None:
+            return ",".join(["whitened" if self.whiten else "plain", f"readout={self.readout}", *_changed(self, Recipe())])
+        return ",".join([base, *_changed(self, RECIPES[base])])
 
 
-#: Recipes by name (``fp.ablate(recipe="plain")``, ``freqprobe ablate --recipe plain``).
-RECIPES = {"whitened": Recipe(), "plain": Recipe(whiten=False)}
+def _changed(recipe: Recipe, reference: Recipe) -> list[str]:
+    """``field=value`` for the training fields (not the stems) where ``recipe`` differs."""
+    return [
+        f"{f.name}={getattr(recipe, f.name)}"
+        for f in dataclasses.fields(recipe)
+        if f.name not in ("whiten", "readout") and getattr(recipe, f.name) != getattr(reference, f.name)
+    ]
+
+
+#: Recipes by name (``fp.ablate(recipe="plain")``, ``freqprobe ablate --recipe plain``): the
+#: default; the same network without the spectral read-out; a plain CNN (learned stem).
+RECIPES = {"whitened": Recipe(), "spatial": Recipe(readout=False), "plain": Recipe(whiten=False, readout=False)}
 
 
 def get_recipe(recipe: Recipe | str) -> Recipe:

@@ -72,13 +72,15 @@ def train_classifier(
 ) -> Classifier:
     """Train ``model`` on the filtered training ``images``; returns it in eval mode.
 
-    The input standardisation (and whitening stem) is fitted on the training inputs first.
-    The batch order comes from ``seed``; the caller seeds the initialisation. Model and
-    batches are channels-last (about 1.6x faster convolutions on CPU, and the layout
-    tensor cores want).
+    The input standardisation (and whitening stem) is fitted on the training inputs first,
+    then the spectral read-out, if the model has one: the network is trained on the sum of
+    its logits and the read-out's held-out ones. The batch order (and the read-out's folds)
+    come from ``seed``; the caller seeds the initialisation. Model and batches are
+    channels-last (about 1.6x faster convolutions on CPU, and the layout tensor cores want).
     """
     model.to(device, memory_format=torch.channels_last)
     model.fit_input(lambda: (x for x, _ in images.batches(1024)))
+    held_out = model.fit_readout(images.batches(1024), seed)
     batch_size, epochs = recipe.schedule(len(images))
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -94,7 +96,8 @@ def train_classifier(
     for epoch in tqdm(range(epochs), desc="epochs", leave=False, disable=None if progress else True):
         for positions in shuffled_batches(len(images), batch_size, order):
             x, label = images.batch(positions)
-            loss = F.cross_entropy(model(x), label, label_smoothing=recipe.label_smoothing)
+            readout = None if held_out is None else held_out[positions.to(held_out.device)]
+            loss = F.cross_entropy(model(x, readout), label, label_smoothing=recipe.label_smoothing)
             finite &= torch.isfinite(loss.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
