@@ -193,7 +193,10 @@ def test_an_audiogram_saves_tables_that_read_back_and_a_figure(noise_audiogram) 
 
 def test_a_rerun_resumes_from_the_stored_trainings(noise_audiogram, monkeypatch) -> None:
     real, limits = noise_audiogram
-    monkeypatch.setattr(fp.limits.NetworkDetector, "correct", lambda *a: pytest.fail("trained again"))
+    from freqprobe.execution import jobs, packed
+
+    monkeypatch.setattr(jobs, "train_classifier", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr(packed, "train_pack", lambda *a, **k: pytest.fail("trained again"))
     again = detection_limits(real, frequencies=[(0.25, 0.25)], amplitudes=(2.0, 64.0), steps=1, detectors=["network"],
                              recipe=QUICK, out=limits.folder, progress=False)  # fmt: skip
     pd.testing.assert_frame_equal(again.table, limits.table)

@@ -1,4 +1,5 @@
-"""The audiogram's figure: a threshold map over the half plane per detector, and the radial curves."""
+"""The audiogram's figure: for grid probes a threshold map over the half plane per detector
+and the radial curves; for the colour and JPEG probes each detector's bracket."""
 
 from __future__ import annotations
 
@@ -18,7 +19,18 @@ DETECTOR_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 COLUMNS = 3
 
 
-def plot_limits(table: pd.DataFrame, detectors: list[str]) -> Figure:
+#: The axis label of a grid probe's thresholds.
+UNITS = {"sinusoid": "threshold [grey levels]", "noise": "threshold [grey levels RMS]"}
+
+
+def plot_limits(table: pd.DataFrame, detectors: list[str], probe: str = "sinusoid") -> Figure:
+    """Grid probes (sinusoid, noise): ``plot_grid``; the colour cast and JPEG: ``plot_bracket``."""
+    if probe in UNITS:
+        return plot_grid(table, detectors, probe)
+    return plot_bracket(table, detectors, probe)
+
+
+def plot_grid(table: pd.DataFrame, detectors: list[str], probe: str) -> Figure:
     """Panels: per detector, the threshold (grey levels, log colour, one scale for all) at
     each ``(fx, fy)``; last, threshold against radius for every detector (bars: the search's
     bracket), with the floor of uint8 images (a sinusoid below 0.5 grey levels rounds away).
@@ -33,13 +45,13 @@ def plot_limits(table: pd.DataFrame, detectors: list[str]) -> Figure:
     finite = finite[np.isfinite(finite) & (finite > 0)]
     norm = LogNorm(*(finite.min(), finite.max()) if len(finite) else (0.1, 10))
     for ax, detector in zip(axes, detectors):
-        _threshold_map(ax, table, detector, norm)
-    _radial_curves(axes[len(detectors)], table, detectors)
+        _threshold_map(ax, table, detector, norm, UNITS[probe])
+    _radial_curves(axes[len(detectors)], table, detectors, UNITS[probe], floor=probe == "sinusoid")
     fig.tight_layout()
     return fig
 
 
-def _threshold_map(ax, table: pd.DataFrame, detector: str, norm: LogNorm) -> None:
+def _threshold_map(ax, table: pd.DataFrame, detector: str, norm: LogNorm, unit: str) -> None:
     values = table[f"threshold_{detector}"].to_numpy()
     seen = np.isfinite(values)
     points = ax.scatter(table["fx"][seen], table["fy"][seen], c=values[seen], norm=norm, cmap=SEQUENTIAL_CMAP,
@@ -53,10 +65,10 @@ def _threshold_map(ax, table: pd.DataFrame, detector: str, norm: LogNorm) -> Non
     ax.set_title(f"{detector}: detection threshold", fontsize=8)
     if (~seen).any():
         ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    ax.figure.colorbar(points, ax=ax, shrink=0.8, label="threshold [grey levels]")
+    ax.figure.colorbar(points, ax=ax, shrink=0.8, label=unit)
 
 
-def _radial_curves(ax, table: pd.DataFrame, detectors: list[str]) -> None:
+def _radial_curves(ax, table: pd.DataFrame, detectors: list[str], unit: str, floor: bool) -> None:
     for k, detector in enumerate(detectors):
         colour = DETECTOR_COLOURS[k % len(DETECTOR_COLOURS)]
         shown = np.isfinite(table[f"threshold_{detector}"]).to_numpy()
@@ -67,14 +79,47 @@ def _radial_curves(ax, table: pd.DataFrame, detectors: list[str]) -> None:
         thresholds = pd.Series(np.where(shown, table[f"threshold_{detector}"], np.nan))
         median = thresholds.groupby(table["radius"].round(6)).median()
         ax.plot(median.index, median.to_numpy(), color=colour, linewidth=1)
-    ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8, label="0.5: rounds away in uint8")
+    if floor:
+        ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8, label="0.5: rounds away in uint8")
     ax.set_yscale("log")
     ax.set_xlabel("radius [cycles/px]")
-    ax.set_ylabel("threshold [grey levels]")
+    ax.set_ylabel(unit)
     ax.set_title("threshold by radius (line: median)", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def save_limits_figure(table: pd.DataFrame, detectors: list[str], stem: Path) -> list[Path]:
-    return save_figure(plot_limits(table, detectors), stem)
+def plot_bracket(table: pd.DataFrame, detectors: list[str], probe: str) -> Figure:
+    """One row per detector: the bracket of its threshold (a bar from the strength not
+    detected to the one detected) and the threshold; colour in grey levels (log axis),
+    JPEG in quality (detected at the bar's left end and below, not at its right end)."""
+    fig, ax = subplots(figsize=(4.2, 0.9 + 0.45 * len(detectors)))
+    row = table.iloc[0]
+    for k, detector in enumerate(detectors):
+        colour = DETECTOR_COLOURS[k % len(DETECTOR_COLOURS)]
+        if probe == "jpeg":
+            detected, missed = row[f"quality_{detector}"], row[f"quality_{detector}_missed"]
+            left, right, mark = detected, (100 if np.isnan(missed) else missed), detected
+        else:
+            low, right, mark = row[f"threshold_{detector}_low"], row[f"threshold_{detector}_high"], row[f"threshold_{detector}"]
+            left = low if low > 0 else mark  # detected at the smallest tested: no lower end
+        if not np.isfinite(mark):
+            ax.annotate("not detected", (0.02, k), xycoords=("axes fraction", "data"), va="center", fontsize=7)
+            continue
+        ax.plot([left, right], [k, k], color=colour, linewidth=4, alpha=0.4, solid_capstyle="butt")
+        ax.plot([mark], [k], "o", color=colour, ms=5)
+    ax.set_yticks(range(len(detectors)), detectors)
+    ax.set_ylim(-0.6, len(detectors) - 0.4)
+    if probe == "jpeg":
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("JPEG quality (dot: highest detected; bar: up to the lowest missed)")
+    else:
+        ax.set_xscale("log")
+        ax.set_xlabel("colour cast [grey levels] (dot: threshold; bar: bracket)")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def save_limits_figure(table: pd.DataFrame, detectors: list[str], stem: Path, probe: str = "sinusoid") -> list[Path]:
+    return save_figure(plot_limits(table, detectors, probe), stem)

@@ -25,19 +25,21 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..ablation.tasks import build_tasks
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..display import TableDisplay
 from ..errors import FreqprobeError
+from ..execution import Executor
+from ..execution.ray_session import check_executor
 from ..io import atomic_path, write_table
 from ..models import MODELS
-from ..stats import wilson_interval
 from ..training import Recipe, get_recipe
 from .detectors import Detector, LinearDetector, NetworkDetector
-from .probes import frequency_grid, plant_sinusoid
-from .search import bracket_threshold, evaluations_per_search
-from .store import EvaluationStore, evaluation_key
+from .kinds import Probe, get_probe
+from .probes import frequency_grid, plant_noise_band
+from .rounds import Planting, Search, make_runner, run_searches
+from .search import bisection, evaluations_per_search
+from .store import EvaluationStore
 
 #: Family-wise confidence of the detection tests of one search.
 CONFIDENCE = 0.95
@@ -46,10 +48,13 @@ EVALUATION_COLUMNS = ["fy", "fx", "detector", "amplitude", "correct", "n_test", 
 
 @dataclasses.dataclass(repr=False)
 class DetectionLimits(TableDisplay):
-    """One row per frequency in ``table``: ``fy, fx, radius`` and, per detector ``d``,
-    ``threshold_d`` (grey levels) with its bracket ``threshold_d_low, threshold_d_high``;
-    ``ratio`` = network / linear threshold when both were measured. ``evaluations`` holds
-    every training the searches made; ``settings`` how the audiogram was measured."""
+    """One row per frequency in ``table`` (one row for the colour and JPEG probes, without
+    ``fy, fx, radius``). Per detector ``d``: ``threshold_d`` with its bracket
+    ``threshold_d_low, threshold_d_high`` in grey levels (sinusoid: amplitude; noise: RMS;
+    colour: the cast), and ``ratio`` = network / linear threshold when both were measured;
+    for the JPEG probe instead ``quality_d`` (the highest quality detected) and
+    ``quality_d_missed`` (the lowest quality tested and not detected). ``evaluations``
+    holds every training the searches made; ``settings`` how the audiogram was measured."""
 
     table: pd.DataFrame
     evaluations: pd.DataFrame
@@ -60,8 +65,15 @@ class DetectionLimits(TableDisplay):
     def detectors(self) -> list[str]:
         return list(self.settings["detectors"])
 
+    @property
+    def probe(self) -> str:
+        return self.settings.get("probe", "sinusoid")
+
     def limit(self, detector: str = "network") -> float:
-        """The largest amplitude any grid frequency needed: above it, every one was detected."""
+        """The largest strength any grid frequency needed (grey levels): above it, every one
+        was detected. Not defined for the JPEG probe (read ``table["quality_<detector>"]``)."""
+        if self.probe == "jpeg":
+            raise FreqprobeError(f"a JPEG audiogram has qualities, not grey levels: read table['quality_{detector}']")
         return float(self.table[f"threshold_{detector}_high"].max())
 
     def save(self, folder: str | os.PathLike) -> list[Path]:
@@ -73,13 +85,14 @@ class DetectionLimits(TableDisplay):
         with atomic_path(folder / "limits.json") as partial:
             partial.write_text(json.dumps(self.settings, indent=1) + "\n")
         paths.append(folder / "limits.json")
-        return paths + save_limits_figure(self.table, self.detectors, folder / "limits")
+        return paths + save_limits_figure(self.table, self.detectors, folder / "limits", self.probe)
 
     def plot(self):
-        """Threshold maps over the half plane (one per detector) and the radial curves."""
+        """Grid probes: threshold maps over the half plane (one per detector) and the radial
+        curves; colour and JPEG: each detector's bracket."""
         from ..figures.limits import plot_limits
 
-        return plot_limits(self.table, self.detectors)
+        return plot_limits(self.table, self.detectors, self.probe)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> DetectionLimits:
@@ -91,19 +104,40 @@ class DetectionLimits(TableDisplay):
         return cls(pd.read_csv(folder / "limits.csv"), evaluations, settings, folder)
 
     def describe(self) -> str:
-        parts = [f"{len(self.table)} frequencies of {self.settings['size'][0]} px images"]
-        parts += [f"{d} worst {self.limit(d):.3g} grey levels" for d in self.detectors]
+        size = self.settings["size"][0]
+        if self.probe == "jpeg":
+            parts = [f"JPEG re-encoding of {size} px images"] + [self._quality(d) for d in self.detectors]
+            return "; ".join(parts)
+        if self.probe == "colour":
+            parts = [f"colour cast (+red, -blue) on {size} px images"]
+            parts += [f"{d} {self.table[f'threshold_{d}'].iloc[0]:.3g} grey levels "
+                      f"[{self.table[f'threshold_{d}_low'].iloc[0]:.3g}, {self.table[f'threshold_{d}_high'].iloc[0]:.3g}]"
+                      for d in self.detectors]  # fmt: skip
+        elif self.probe == "noise":
+            parts = [f"{len(self.table)} noise bands (cells of {self.settings['step']:g} cycles/px) of {size} px images"]
+            parts += [f"{d} worst {self.limit(d):.3g} grey levels RMS" for d in self.detectors]
+        else:
+            parts = [f"{len(self.table)} frequencies of {size} px images"]
+            parts += [f"{d} worst {self.limit(d):.3g} grey levels" for d in self.detectors]
         if "ratio" in self.table:
             parts.append(f"network / linear at most {self.table['ratio'].max():.3g}")
         return "; ".join(parts)
+
+    def _quality(self, detector: str) -> str:
+        detected, missed = (self.table[f"quality_{detector}{s}"].iloc[0] for s in ("", "_missed"))
+        if math.isnan(detected):
+            return f"{detector} detects no quality down to {100 - self.settings['amplitudes'][1]:g}"
+        above = "" if math.isnan(missed) else f" (not {missed:g})"
+        return f"{detector} detects quality {detected:g} and below{above}"
 
 
 def detection_limits(
     real: ImageSet | str | os.PathLike,
     *,
+    probe: str = "sinusoid",
     frequencies: Sequence[tuple[float, float]] | None = None,
     step: float = 0.125,
-    amplitudes: tuple[float, float] = (0.25, 32.0),
+    amplitudes: tuple[float, float] | None = None,
     steps: int = 4,
     detectors: Sequence[str] | Mapping[str, Detector] = ("network", "linear"),
     model: str = "fast",
@@ -113,92 +147,114 @@ def detection_limits(
     test_size: float = 0.2,
     out: str | os.PathLike | None = None,
     device: str | torch.device = "auto",
+    executor: str | Executor = "local",
+    pack: bool | None = None,
+    address: str | None = None,
     progress: bool = True,
 ) -> DetectionLimits:
-    """The smallest sinusoid each detector finds, per frequency, on halves of ``real``.
+    """The weakest probe each detector finds (per frequency for grid probes), on halves of ``real``.
 
     Args:
         real: the real set (an ``ImageSet`` or anything ``load_images`` reads).
+        probe: what is planted (``kinds.py``): ``"sinusoid"`` (amplitude, grey levels),
+            ``"noise"`` (a band of noise filling each grid cell; RMS, grey levels),
+            ``"colour"`` (+a red, -a blue, whole grey levels) or ``"jpeg"`` (strength
+            ``100 - quality``, whole numbers); the last two are one search, no grid.
         frequencies: ``(fy, fx)`` in cycles per pixel; default ``frequency_grid(step)``.
-        amplitudes: the searched range in grey levels (``(smallest, largest)``).
+        step: the grid's spacing, and the side of each noise band's cell.
+        amplitudes: the searched strengths (``(smallest, largest)``, in the probe's unit);
+            default: the probe's (sinusoid and noise 0.25-32, colour 1-64, jpeg 1-90).
         steps: bisections after testing both ends: the bracket's ratio is
-            ``(largest / smallest) ** (1 / 2 ** steps)``.
+            ``(largest / smallest) ** (1 / 2 ** steps)`` (whole strengths: stops earlier).
         detectors: ``"network"`` (``model`` trained by ``recipe``, as ``fp.ablate`` does) and/or
             ``"linear"`` (the linear second opinion), or a mapping of names to ``Detector``s.
-        seed: seeds the planted phases and the network's training.
+        seed: seeds the planted phases or noise and the network's training.
         split_seed, test_size: the halves of ``real`` and their train/test split.
         out: run folder: each finished training is stored at once, a rerun resumes.
+        executor, pack, address: where a round's network trainings run: ``"local"`` (in
+            process; ``pack``: trained together, default on CUDA only), ``"ray"`` (at
+            ``address``) or an object with ``run(jobs)``. The results do not depend on it.
 
     Raises:
-        FreqprobeError: a frequency outside the Nyquist square, bad amplitudes, too few
-            images, an unknown detector or model, ``out`` not a folder — before any training.
+        FreqprobeError: an unknown probe, a frequency outside the Nyquist square, bad
+            amplitudes, too few images, an unknown detector, model or executor, ``out`` not
+            a folder — before any training.
     """
+    kind = get_probe(probe)
+    if isinstance(executor, str):
+        check_executor(executor)
     real = real if isinstance(real, ImageSet) else load_images(real)
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise FreqprobeError(f"{out}: exists and is not a folder")
-    grid = [(float(fy), float(fx)) for fy, fx in (frequency_grid(step) if frequencies is None else frequencies)]
-    if not grid or any(not (abs(fy) <= 0.5 and abs(fx) <= 0.5) or fy == fx == 0 for fy, fx in grid):
-        raise FreqprobeError(f"frequencies must be (fy, fx) in cycles per pixel, |f| <= 0.5 and not DC, got {grid}")
-    smallest, largest = (float(a) for a in amplitudes)
-    bracket_threshold(lambda a: True, smallest, largest, steps)  # checks the range now
+    grid = _grid(frequencies, step) if kind.on_grid else [None]
+    smallest, largest = (float(a) for a in (kind.strengths if amplitudes is None else amplitudes))
+    bisection(smallest, largest, steps)  # checks the range now
+    kind.check(smallest, largest)
     named = _detectors(detectors, model, get_recipe(recipe))
     half = len(real) // 2
     if half < 10:
         raise FreqprobeError(f"the real set has {len(real)} images; an audiogram needs at least 20")
+    if kind.name == "noise":
+        plant_noise_band(real.images[:1], *grid[0], step, 1.0, seed)  # a cell without a frequency bin fails now
     order = torch.randperm(len(real), generator=torch.Generator().manual_seed(split_seed))
     kept, planted_base = real[order[:half]], real.images[order[half : 2 * half]]
-    device = resolve_device(device)
+    requested, device = device, resolve_device(device)  # a Ray worker resolves the requested device itself
     store = EvaluationStore(out)
     fingerprint = real.fingerprint()
     confidence = 1 - (1 - CONFIDENCE) / evaluations_per_search(steps)
     settings = {
-        "fingerprint": fingerprint, "size": list(real.size), "n_images": len(real), "probe": "sinusoid",
+        "fingerprint": fingerprint, "size": list(real.size), "n_images": len(real), "probe": kind.name,
         "amplitudes": [smallest, largest], "steps": steps, "seed": seed, "split_seed": split_seed,
         "test_size": test_size, "confidence": confidence, "detectors": list(named),
-        **_network_settings(named.get("network"), model, get_recipe(recipe)),
+        **_network_settings(named.get("network"), model, get_recipe(recipe)), "unit": kind.unit,
+        **({"step": step} if kind.name == "noise" else {}),
     }  # fmt: skip
-    rows, evaluations = [], []
+    planting = Planting(kept, planted_base, kind, step, seed, split_seed, test_size, fingerprint)
+    runner = make_runner(executor, pack, device if executor == "local" else requested, address)
+    searches = [Search(f, name, bisection(smallest, largest, steps, kind.whole)) for f in grid for name in named]
     budget = evaluations_per_search(steps)
-    with tqdm(total=len(grid) * len(named) * budget, desc="trainings", disable=None if progress else True) as bar:
-        for fy, fx in grid:
-            row: dict[str, Any] = {"fy": fy, "fx": fx, "radius": math.hypot(fy, fx)}
-            for name, detector in named.items():
-                made = []
-
-                def detected(amplitude: float) -> bool:
-                    key = evaluation_key({**detector.identity, "data": fingerprint, "split_seed": split_seed,
-                                          "test_size": test_size, "seed": seed, "probe": "sinusoid",
-                                          "fy": fy, "fx": fx, "amplitude": round(amplitude, 9)})  # fmt: skip
-                    record = store.get(key)
-                    if record is None:
-                        planted = ImageSet(plant_sinusoid(planted_base, fy, fx, amplitude, seed))
-                        [task] = build_tasks({"real": kept, "planted": planted}, test_size, split_seed, False, False, False)
-                        correct = detector.correct(task, seed, device)
-                        record = {"fy": fy, "fx": fx, "detector": name, "amplitude": amplitude, "correct": correct,
-                                  "n_test": len(task.test)}  # fmt: skip
-                        store.put(key, record)
-                    low = wilson_interval(record["correct"], record["n_test"], confidence)[0]
-                    made.append({**record, "detector": name, "accuracy": record["correct"] / record["n_test"],
-                                 "ci_low": low, "detected": bool(low > 0.5)})  # fmt: skip
-                    bar.update()
-                    return bool(low > 0.5)
-
-                bracket = bracket_threshold(detected, smallest, largest, steps)
-                bar.update(budget - len(made))
-                evaluations += made
-                row.update({f"threshold_{name}": bracket.threshold, f"threshold_{name}_low": bracket.low,
-                            f"threshold_{name}_high": bracket.high})  # fmt: skip
-            if progress and "network" in named and "linear" in named:
-                bar.write(f"({fy:+.3f}, {fx:+.3f}) network {row['threshold_network']:.3g}, linear {row['threshold_linear']:.3g} grey levels")
-            rows.append(row)
-    table = pd.DataFrame(rows)
-    if "network" in named and "linear" in named:
-        table["ratio"] = table["threshold_network"] / table["threshold_linear"]
-    result = DetectionLimits(table, pd.DataFrame(evaluations, columns=EVALUATION_COLUMNS), settings)
+    with tqdm(total=len(searches) * budget, desc="trainings", disable=None if progress else True) as bar:
+        run_searches(searches, named, planting, store, runner, confidence, device, bar, budget)
+    table = _table(searches, kind, list(named))
+    if progress and "ratio" in table and kind.on_grid:
+        for row in table.itertuples():
+            tqdm.write(f"({row.fy:+.3f}, {row.fx:+.3f}) network {row.threshold_network:.3g}, "
+                       f"linear {row.threshold_linear:.3g} {kind.unit}")  # fmt: skip
+    columns = [c for c in EVALUATION_COLUMNS if kind.on_grid or c not in ("fy", "fx")]
+    if kind.name == "jpeg":
+        columns[columns.index("amplitude")] = "quality"
+    evaluations = pd.DataFrame([made for search in searches for made in search.made], columns=columns)
+    result = DetectionLimits(table, evaluations, settings)
     if out is not None:
         result.save(out)
         result.folder = Path(out)
     return result
+
+
+def _grid(frequencies: Sequence[tuple[float, float]] | None, step: float) -> list[tuple[float, float]]:
+    grid = [(float(fy), float(fx)) for fy, fx in (frequency_grid(step) if frequencies is None else frequencies)]
+    if not grid or any(not (abs(fy) <= 0.5 and abs(fx) <= 0.5) or fy == fx == 0 for fy, fx in grid):
+        raise FreqprobeError(f"frequencies must be (fy, fx) in cycles per pixel, |f| <= 0.5 and not DC, got {grid}")
+    return grid
+
+
+def _table(searches: list[Search], kind: Probe, detectors: list[str]) -> pd.DataFrame:
+    """One row per frequency (one row for a probe without one): each detector's bracket."""
+    rows: dict[Any, dict[str, Any]] = {}
+    for search in searches:
+        f = search.frequency
+        row = rows.setdefault(f, {} if f is None else {"fy": f[0], "fx": f[1], "radius": math.hypot(*f)})
+        name, bracket = search.detector, search.bracket
+        if kind.name == "jpeg":  # detected at 100 - high, not at 100 - low; NaN where no such quality was tested
+            row[f"quality_{name}"] = 100 - bracket.high if math.isfinite(bracket.high) else math.nan
+            row[f"quality_{name}_missed"] = 100 - bracket.low if bracket.low > 0 else math.nan
+        else:
+            row.update({f"threshold_{name}": bracket.threshold, f"threshold_{name}_low": bracket.low,
+                        f"threshold_{name}_high": bracket.high})  # fmt: skip
+    table = pd.DataFrame(list(rows.values()))
+    if "network" in detectors and "linear" in detectors and kind.name != "jpeg":
+        table["ratio"] = table["threshold_network"] / table["threshold_linear"]
+    return table
 
 
 def _network_settings(network: Detector | None, model: str, recipe: Recipe) -> dict[str, str]:

@@ -14,9 +14,8 @@ import torch
 
 from .._version import __version__
 from ..ablation.tasks import Task
-from ..models import build_classifier
-from ..training import FilteredImages, LinearProbe, Recipe, predict_proba, train_classifier
-from ..transforms import transform
+from ..execution import Job, JobResult, RunSpec, TrainingViews, run_job
+from ..training import LinearProbe, Recipe
 
 
 class Detector(Protocol):
@@ -42,14 +41,19 @@ class NetworkDetector:
         return {"detector": "network", "model": self.model, "recipe": dataclasses.asdict(self.recipe), "version": __version__}
 
     def correct(self, task: Task, seed: int, device: torch.device) -> int:
-        original = transform("original")
-        images = FilteredImages(task.train, original, device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            net = build_classifier(self.model, 2, (3, *task.train.image_size), self.recipe.whiten, self.recipe.readout)
-            train_classifier(net, images, self.recipe, seed, device)
-        predicted = predict_proba(net, task.test, original, device).argmax(1)
-        return int((predicted == task.test.label).sum())
+        return correct_of(run_job(self.job(task, seed, "audiogram"), TrainingViews(device)))
+
+    def job(self, task: Task, seed: int, key: str) -> Job:
+        """The training as an executor's job (trained on the originals, scored on them);
+        ``key`` (the evaluation's) makes its run key unique among a round's jobs."""
+        spec = RunSpec(task.name, task.classes, (key,), key, "original", seed, self.model, self.recipe)
+        return Job(spec, task, ("original",))
+
+
+def correct_of(result: JobResult) -> int:
+    """How many test images a finished job classified correctly."""
+    score = result.record["scores"]["original"]
+    return round(score["accuracy"] * score["n_test"])
 
 
 @dataclasses.dataclass(frozen=True)

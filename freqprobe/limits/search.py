@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 from ..errors import FreqprobeError
 
@@ -32,18 +32,42 @@ class Bracket:
         return self.high if self.low == 0 else math.sqrt(self.low * self.high)
 
 
-def bracket_threshold(detected: Callable[[float], bool], smallest: float, largest: float, steps: int) -> Bracket:
+def bracket_threshold(
+    detected: Callable[[float], bool], smallest: float, largest: float, steps: int, whole: bool = False
+) -> Bracket:
     """Bracket the smallest amplitude in ``[smallest, largest]`` where ``detected(amplitude)``."""
+    search = bisection(smallest, largest, steps, whole)
+    amplitude = next(search)
+    while True:
+        try:
+            amplitude = search.send(detected(amplitude))
+        except StopIteration as stop:
+            return stop.value
+
+
+def bisection(smallest: float, largest: float, steps: int, whole: bool = False) -> Generator[float, bool, Bracket]:
+    """The search as a generator: it yields each amplitude to test, is sent whether it was
+    detected, and returns the ``Bracket`` (so many searches can advance in lock-step).
+    ``whole``: amplitudes are whole numbers (each middle rounded; the search stops when no
+    whole number is left between the ends). Checks the range at creation."""
     if not 0 < smallest < largest or steps < 0:
         raise FreqprobeError(f"amplitudes must satisfy 0 < smallest < largest and steps >= 0, got {smallest}, {largest}, {steps}")
-    if not detected(largest):
+    return _bisect(smallest, largest, steps, whole)
+
+
+def _bisect(smallest: float, largest: float, steps: int, whole: bool) -> Generator[float, bool, Bracket]:
+    if not (yield largest):
         return Bracket(largest, math.inf)
-    if detected(smallest):
+    if (yield smallest):
         return Bracket(0.0, smallest)
     low, high = smallest, largest
     for _ in range(steps):
         middle = math.sqrt(low * high)
-        if detected(middle):
+        if whole:
+            middle = float(round(middle))
+            if not low < middle < high:
+                break
+        if (yield middle):
             high = middle
         else:
             low = middle

@@ -4,7 +4,9 @@ An accuracy at chance is evidence of "no difference" only down to what the class
 could have found. When an audiogram of the same real set (same fingerprint), model and
 recipe is at hand, each study row gets ``detection_limit``: the largest network threshold
 over the audiogram's frequencies (grey levels; above it a sinusoid at any of them was
-detected), and every variant at chance gets a sentence saying so.
+detected), and every variant at chance gets a sentence saying so. Only a sinusoid
+audiogram states a limit: its sentence ("no difference above A grey levels at these
+frequencies") is what a sinusoid measures; the other probes are reported on their own.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ def find_audiogram(
     limits: DetectionLimits | str | os.PathLike | None, out: str | os.PathLike | None, fingerprint: str
 ) -> DetectionLimits | None:
     """``limits`` (a result or its folder), else ``out/limits`` if it holds one; only an
-    audiogram of the set with ``fingerprint`` and a network threshold counts."""
+    sinusoid audiogram of the set with ``fingerprint`` and a network threshold counts."""
     if limits is None:
         folder = None if out is None else Path(out) / "limits"
         if folder is None or not (folder / "limits.json").exists():
             return None
         limits = folder
     audiogram = limits if isinstance(limits, DetectionLimits) else DetectionLimits.load(limits)
+    if audiogram.probe != "sinusoid":
+        warnings.warn(f"the audiogram in {audiogram.folder or 'limits'} plants {audiogram.probe}, not a sinusoid: "
+                      "no detection limit stated", stacklevel=3)  # fmt: skip
+        return None
     if audiogram.settings["fingerprint"] != fingerprint or "network" not in audiogram.detectors:
         warnings.warn(
             f"the audiogram in {audiogram.folder or 'limits'} is not of this real set's network (fingerprint "
