@@ -1,14 +1,16 @@
 """``detection_limits``: the sensitivity audiogram of a study's detectors on a real set.
 
 The real set is cut once into two halves of equal size (by ``split_seed``). One half stays
-as it is; into the other a sinusoid of known frequency and amplitude is planted (random
-phase per image, every channel alike, rounded to uint8), and each detector is trained to
-tell the two halves apart on the same train/test split that ``fp.ablate`` would draw. Per
-grid frequency and detector, a bisection on log amplitude (``search.py``) finds the
-smallest amplitude detected: the Wilson interval of the test accuracy above chance (0.5)
+as it is; into the other a probe of known strength is planted (``kinds.py``: a sinusoid of
+random phase per image, by default; a band of noise; a colour cast; a JPEG re-encoding),
+rounded to uint8, and each detector is trained to tell the two halves apart on the same
+train/test split that ``fp.ablate`` would draw. Per grid frequency (one search for the
+probes without one) and detector, a bisection on log strength (``search.py``) finds the
+smallest strength detected: the Wilson interval of the test accuracy above chance (0.5)
 at ``1 - 0.05 / (steps + 2)`` confidence, Bonferroni-corrected over the tests one search
-makes. Two unrelated halves (not an image against its own planted copy) are what a real
-study has to tell apart, on half its images: the limit errs on the safe side.
+makes. The searches advance in lock-step rounds (``rounds.py``), a round's network
+trainings together. Two unrelated halves (not an image against its own planted copy) are
+what a real study has to tell apart, on half its images: the limit errs on the safe side.
 """
 
 from __future__ import annotations
