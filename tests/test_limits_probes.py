@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import cv2
@@ -200,3 +201,20 @@ def test_limits_command_takes_a_probe_and_packing(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "unknown probe 'blur'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_an_audiogram_on_ray_gives_the_local_table(ray_session, tmp_path) -> None:
+    """A Ray worker trains with one torch thread: so does the local run compared with it."""
+    real = white_noise_set(120)
+    kwargs = dict(frequencies=[(0.25, 0.25), (0.0, 0.375)], amplitudes=(2.0, 32.0), steps=0, detectors=["network"],
+                  recipe=QUICK, device="cpu", progress=False)  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = detection_limits(real, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
+    on_ray = detection_limits(real, executor="ray", out=tmp_path, **kwargs)
+    pd.testing.assert_frame_equal(on_ray.table, here.table)
+    pd.testing.assert_frame_equal(on_ray.evaluations, here.evaluations)
+    assert all("1 thread" in json.loads(path.read_text())["trained_on"] for path in (tmp_path / "evaluations").iterdir())
