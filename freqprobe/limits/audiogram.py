@@ -196,41 +196,43 @@ def detection_limits(
     half = len(real) // 2
     if half < 10:
         raise FreqprobeError(f"the real set has {len(real)} images; an audiogram needs at least 20")
-    if kind.name == "noise":
-        plant_noise_band(real.images[:1], *grid[0], step, 1.0, seed)  # a cell without a frequency bin fails now
-    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(split_seed))
-    kept, planted_base = real[order[:half]], real.images[order[half : 2 * half]]
-    requested, device = device, resolve_device(device)  # a Ray worker resolves the requested device itself
-    store = EvaluationStore(out)
+    if kind.name == "noise":  # a cell without a frequency bin fails now
+        for frequency in grid:
+            plant_noise_band(real.images[:1], *frequency, step, 1.0, seed)
     fingerprint = real.fingerprint()
-    confidence = 1 - (1 - CONFIDENCE) / evaluations_per_search(steps)
     settings = {
         "fingerprint": fingerprint, "size": list(real.size), "n_images": len(real), "probe": kind.name,
         "amplitudes": [smallest, largest], "steps": steps, "seed": seed, "split_seed": split_seed,
-        "test_size": test_size, "confidence": confidence, "detectors": list(named),
-        **_network_settings(named.get("network"), model, get_recipe(recipe)), "unit": kind.unit,
-        **({"step": step} if kind.name == "noise" else {}),
+        "test_size": test_size, "confidence": 1 - (1 - CONFIDENCE) / evaluations_per_search(steps),
+        "detectors": list(named), **_network_settings(named.get("network"), model, get_recipe(recipe)),
+        "unit": kind.unit, **({"step": step} if kind.name == "noise" else {}),
     }  # fmt: skip
+    order = torch.randperm(len(real), generator=torch.Generator().manual_seed(split_seed))
+    kept, planted_base = real[order[:half]], real.images[order[half : 2 * half]]
     planting = Planting(kept, planted_base, kind, step, seed, split_seed, test_size, fingerprint)
-    runner = make_runner(executor, pack, device if executor == "local" else requested, address)
+    resolved = resolve_device(device)
+    runner = make_runner(executor, pack, resolved if executor == "local" else device, address)  # Ray: each worker resolves
     searches = [Search(f, name, bisection(smallest, largest, steps, kind.whole)) for f in grid for name in named]
     budget = evaluations_per_search(steps)
     with tqdm(total=len(searches) * budget, desc="trainings", disable=None if progress else True) as bar:
-        run_searches(searches, named, planting, store, runner, confidence, device, bar, budget)
-    table = _table(searches, kind, list(named))
-    if progress and "ratio" in table and kind.on_grid:
-        for row in table.itertuples():
+        run_searches(searches, named, planting, EvaluationStore(out), runner, settings["confidence"], resolved, bar, budget)
+    result = DetectionLimits(_table(searches, kind, list(named)), _evaluations(searches, kind), settings)
+    if progress and "ratio" in result.table and kind.on_grid:
+        for row in result.table.itertuples():
             tqdm.write(f"({row.fy:+.3f}, {row.fx:+.3f}) network {row.threshold_network:.3g}, "
                        f"linear {row.threshold_linear:.3g} {kind.unit}")  # fmt: skip
-    columns = [c for c in EVALUATION_COLUMNS if kind.on_grid or c not in ("fy", "fx")]
-    if kind.name == "jpeg":
-        columns[columns.index("amplitude")] = "quality"
-    evaluations = pd.DataFrame([made for search in searches for made in search.made], columns=columns)
-    result = DetectionLimits(table, evaluations, settings)
     if out is not None:
         result.save(out)
         result.folder = Path(out)
     return result
+
+
+def _evaluations(searches: list[Search], kind: Probe) -> pd.DataFrame:
+    """Every test the searches made, search by search (grid probes: frequency by frequency)."""
+    columns = [c for c in EVALUATION_COLUMNS if kind.on_grid or c not in ("fy", "fx")]
+    if kind.name == "jpeg":
+        columns[columns.index("amplitude")] = "quality"
+    return pd.DataFrame([made for search in searches for made in search.made], columns=columns)
 
 
 def _grid(frequencies: Sequence[tuple[float, float]] | None, step: float) -> list[tuple[float, float]]:
