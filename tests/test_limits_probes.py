@@ -218,3 +218,15 @@ def test_an_audiogram_on_ray_gives_the_local_table(ray_session, tmp_path) -> Non
     pd.testing.assert_frame_equal(on_ray.table, here.table)
     pd.testing.assert_frame_equal(on_ray.evaluations, here.evaluations)
     assert all("1 thread" in json.loads(path.read_text())["trained_on"] for path in (tmp_path / "evaluations").iterdir())
+
+
+def test_a_folder_trained_under_two_settings_says_so(tmp_path) -> None:
+    real = white_noise_set(60)
+    kwargs = dict(frequencies=[(0.25, 0.25)], amplitudes=(2.0, 32.0), steps=0, detectors=["network"], recipe=QUICK,
+                  out=tmp_path, progress=False)  # fmt: skip
+    detection_limits(real, **kwargs)
+    first = next((tmp_path / "evaluations").iterdir())
+    record = json.loads(first.read_text())
+    first.write_text(json.dumps({**record, "trained_on": "cuda (a GPU), bf16 autocast"}))
+    with pytest.warns(UserWarning, match="trained under different settings"):
+        detection_limits(real, **kwargs)

@@ -19,6 +19,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,10 @@ def detection_limits(
     budget = evaluations_per_search(steps)
     with tqdm(total=len(searches) * budget, desc="trainings", disable=None if progress else True) as bar:
         run_searches(searches, named, planting, EvaluationStore(out), runner, settings["confidence"], resolved, bar, budget)
+    trained_on = sorted({made["trained_on"] for search in searches for made in search.made if made.get("trained_on")})
+    if len(trained_on) > 1:  # a folder resumed on another device, or packed on CUDA (bf16) after float32
+        warnings.warn(f"this audiogram's networks were trained under different settings ({'; '.join(trained_on)}): "
+                      "thresholds may differ slightly from a run under one", stacklevel=2)  # fmt: skip
     result = DetectionLimits(_table(searches, kind, list(named)), _evaluations(searches, kind), settings)
     if progress and "ratio" in result.table and kind.on_grid:
         for row in result.table.itertuples():
