@@ -128,6 +128,7 @@ def test_whole_strength_probes_test_only_whole_numbers() -> None:
     limits = detection_limits(white_noise_set(60), probe="colour", amplitudes=(1, 9), steps=4,
                               detectors=["linear"], progress=False)  # fmt: skip
     assert (limits.evaluations["amplitude"] == limits.evaluations["amplitude"].round()).all()
+    assert limits.table["threshold_linear"].iloc[0] == limits.table["threshold_linear_high"].iloc[0]  # none between
     with pytest.raises(FreqprobeError, match="whole strengths"):
         detection_limits(white_noise_set(60), probe="colour", amplitudes=(0.5, 8), progress=False)
     with pytest.raises(FreqprobeError, match="unknown probe"):

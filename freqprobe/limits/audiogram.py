@@ -54,7 +54,7 @@ class DetectionLimits(TableDisplay):
     """One row per frequency in ``table`` (one row for the colour and JPEG probes, without
     ``fy, fx, radius``). Per detector ``d``: ``threshold_d`` with its bracket
     ``threshold_d_low, threshold_d_high`` in grey levels (sinusoid: amplitude; noise: RMS;
-    colour: the cast), and ``ratio`` = network / linear threshold when both were measured;
+    colour: the cast, whole numbers, threshold = the smallest detected), and ``ratio`` = network / linear threshold when both were measured;
     for the JPEG probe instead ``quality_d`` (the highest quality detected) and
     ``quality_d_missed`` (the lowest quality tested and not detected). ``evaluations``
     holds every training the searches made; ``settings`` how the audiogram was measured."""
@@ -255,10 +255,11 @@ def _table(searches: list[Search], kind: Probe, detectors: list[str]) -> pd.Data
         row = rows.setdefault(f, {} if f is None else {"fy": f[0], "fx": f[1], "radius": math.hypot(*f)})
         name, bracket = search.detector, search.bracket
         if kind.name == "jpeg":  # detected at 100 - high, not at 100 - low; NaN where no such quality was tested
-            row[f"quality_{name}"] = 100 - bracket.high if math.isfinite(bracket.high) else math.nan
-            row[f"quality_{name}_missed"] = 100 - bracket.low if bracket.low > 0 else math.nan
-        else:
-            row.update({f"threshold_{name}": bracket.threshold, f"threshold_{name}_low": bracket.low,
+            row[f"quality_{name}"] = int(100 - bracket.high) if math.isfinite(bracket.high) else math.nan
+            row[f"quality_{name}_missed"] = int(100 - bracket.low) if bracket.low > 0 else math.nan
+        else:  # whole strengths: nothing lies between the ends, the threshold is the smallest detected
+            threshold = bracket.high if kind.whole else bracket.threshold
+            row.update({f"threshold_{name}": threshold, f"threshold_{name}_low": bracket.low,
                         f"threshold_{name}_high": bracket.high})  # fmt: skip
     table = pd.DataFrame(list(rows.values()))
     if "network" in detectors and "linear" in detectors and kind.name != "jpeg":
