@@ -122,6 +122,8 @@ def test_each_probe_search_finds_a_detectable_level_with_the_linear_detector(pro
     pd.testing.assert_frame_equal(loaded.table, limits.table)
     assert loaded.settings["probe"] == probe and loaded.probe == probe
     assert (tmp_path / "limits.png").exists() and (tmp_path / "limits.pdf").exists()
+    with pytest.raises(FreqprobeError, match=f"holds a {probe} audiogram"):  # not overwritten by another probe's
+        detection_limits(white_noise_set(200), out=tmp_path, progress=False)
 
 
 def test_whole_strength_probes_test_only_whole_numbers() -> None:

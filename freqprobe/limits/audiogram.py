@@ -189,6 +189,7 @@ def detection_limits(
     real = real if isinstance(real, ImageSet) else load_images(real)
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise FreqprobeError(f"{out}: exists and is not a folder")
+    _check_probe_of_folder(out, kind.name)
     grid = _grid(frequencies, step) if kind.on_grid else [None]
     smallest, largest = (float(a) for a in (kind.strengths if amplitudes is None else amplitudes))
     bisection(smallest, largest, steps)  # checks the range now
@@ -238,6 +239,16 @@ def _evaluations(searches: list[Search], kind: Probe) -> pd.DataFrame:
     if kind.name == "jpeg":
         columns[columns.index("amplitude")] = "quality"
     return pd.DataFrame([made for search in searches for made in search.made], columns=columns)
+
+
+def _check_probe_of_folder(out: str | os.PathLike | None, probe: str) -> None:
+    """One run folder holds one probe's audiogram (its tables would be overwritten)."""
+    settings = None if out is None else Path(out) / "limits.json"
+    if settings is not None and settings.exists():
+        held = json.loads(settings.read_text()).get("probe", "sinusoid")
+        if held != probe:
+            raise FreqprobeError(f"{out}: holds a {held} audiogram; give the {probe} audiogram another folder, "
+                                 f"e.g. {Path(out) / probe}")  # fmt: skip
 
 
 def _grid(frequencies: Sequence[tuple[float, float]] | None, step: float) -> list[tuple[float, float]]:
