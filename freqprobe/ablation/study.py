@@ -72,7 +72,8 @@ def ablate(
             on the originals, test on each variant), or ``"both"`` (the same as
             ``("retrain", "probe")``).
         model: ``"fast"``, ``"resnet18"`` or ``"module:factory"``.
-        recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem),
+        recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem and
+            a spectral read-out), ``"spatial"`` (the same network without the read-out),
             ``"plain"`` (a learned stem on standardised pixels), a ``Recipe``, or several
             of these (a list, or a dict of labels to recipes), run side by side (the
             table's ``recipe`` column).
