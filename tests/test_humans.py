@@ -346,14 +346,15 @@ def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets,
 
 
 def _io_counters() -> tuple[int, int]:
-    """Bytes this process has passed to ``write`` and taken from ``read`` calls (Linux)."""
-    fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    """Bytes this thread has passed to ``write`` and taken from ``read`` calls (Linux)."""
+    fields = dict(line.split(": ") for line in Path("/proc/thread-self/io").read_text().splitlines())
     return int(fields["wchar"]), int(fields["rchar"])
 
 
-@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts the process's I/O in /proc/self/io (Linux)")
+@pytest.mark.skipif(not Path("/proc/thread-self/io").exists(), reason="counts the thread's I/O in /proc (Linux)")
 def test_each_response_appends_its_record_and_neither_rereads_nor_rewrites_the_table(tmp_path, monkeypatch) -> None:
-    sets = [("real", write_set(tmp_path / "r", 0.7, n=20, size=8)), ("generated", write_set(tmp_path / "g", 0.3, n=20, size=8))]
+    sets = [("real", write_set(tmp_path / "r", 0.7, n=20, size=8)),
+            ("generated", write_set(tmp_path / "g", 0.3, n=20, size=8))]
     experiment = prepare(tmp_path / "out", sets, trials=40, attention_every=0)
     plans = []
     monkeypatch.setattr(Experiment, "plan", lambda self, p, plan=Experiment.plan: plans.append(p) or plan(self, p))
@@ -369,7 +370,7 @@ def test_each_response_appends_its_record_and_neither_rereads_nor_rewrites_the_t
         written, reads = written + after[0] - before[0], reads + [after[1] - before[1]]
         assert len(pd.read_csv(path)) == trial  # on disk, readable, after every response
     assert written == path.stat().st_size > 2000  # rewriting would have written ~20x the table
-    assert max(reads) < 150  # /proc/self/io's own text: the table (2 kB at the end) is not read again
+    assert max(reads) < 150  # /proc/thread-self/io's own text: the table (2 kB at the end) is not read again
     assert plans == ["p1"]  # the plan is drawn once per session, not per response
 
 
