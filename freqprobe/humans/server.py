@@ -33,6 +33,7 @@ class PsychophysicsServer(ThreadingHTTPServer):
         self.folder = Path(folder)
         self.experiment = Experiment.load(self.folder)
         self.sessions = Sessions(self.folder, self.experiment, lease_s)
+        self.summary_lock = threading.Lock()  # sessions finishing together: the last summary written sees both
         config = {"keys": self.experiment.keys, "timing": self.experiment.timing,
                   "heartbeat_ms": int(1000 * lease_s / 3)}  # fmt: skip
         self.page = render_page(self.experiment.name, self.experiment.question, config)
@@ -94,7 +95,8 @@ class Handler(BaseHTTPRequestHandler):
             elif self.path == "/api/respond":
                 reply = sessions.respond(participant, token, int(body["trial"]), str(body["key"]), float(body["rt_ms"]))
                 if reply["finished"]:
-                    write_summary(self.server.folder)
+                    with self.server.summary_lock:
+                        write_summary(self.server.folder)
             elif self.path == "/api/heartbeat":
                 sessions.heartbeat(participant, token)
                 reply = {}
