@@ -38,7 +38,12 @@ def _complete(path: Path) -> tuple[list[list[str]], int]:
     the longest prefix of records of ``len(COLUMNS)`` fields, each as this module writes it."""
     text = path.read_bytes().decode("utf-8", errors="surrogateescape")  # a torn character: bytes kept as they are
     records, kept = [], 0
-    for values in csv.reader(io.StringIO(text, newline="")):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            values = next(reader)
+        except (StopIteration, csv.Error):  # csv.Error: a torn field past the csv module's size limit
+            break
         record = _record(values)
         if len(values) != len(COLUMNS) or not text.startswith(record, kept):
             break
