@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import time
 import urllib.error
@@ -419,7 +420,6 @@ def test_a_trial_table_reads_back_its_complete_records_wherever_a_crash_cuts_the
 
 
 def test_a_failed_append_leaves_the_table_as_it_was(tmp_path, monkeypatch) -> None:
-    import errno
     import os
 
     path = tmp_path / "t.csv"
@@ -488,3 +488,27 @@ def test_the_classifier_scores_stimuli_in_batches_with_the_answers_of_one_at_a_t
     assert pd.read_csv(out / "classifier.csv").equals(table)
     with pytest.raises(FreqprobeError, match="batch_size must be an int >= 1"):
         classifier_trials(out, model, batch_size=0)
+
+
+def test_a_response_the_disk_refuses_is_reported_and_can_be_given_again(two_sets, tmp_path, monkeypatch) -> None:
+    import freqprobe.humans.sessions as sessions_module
+
+    prepare(tmp_path / "out", two_sets, trials=4, attention_every=0)
+    server = serve(tmp_path / "out")
+    server.start_in_thread()
+    try:
+        session = post(server.url + "api/start", {"participant": "p1"})[1]
+        body = {"participant": "p1", "token": session["token"], "trial": 1, "key": "f", "rt_ms": 450.0}
+        with monkeypatch.context() as patch:
+            patch.setattr(sessions_module, "append_trial", mock_full_disk)
+            status, reply = post(server.url + "api/respond", body)
+        assert status == 500 and reply["error"].startswith("the trial table cannot be written (No space left")
+        assert post(server.url + "api/respond", body) == (200, {"recorded": 1, "finished": False})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list(pd.read_csv(tmp_path / "out" / "real-vs-generated_p1_session_1.csv")["trial"]) == [1]
+
+
+def mock_full_disk(path: Path, values) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
