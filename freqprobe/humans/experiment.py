@@ -54,7 +54,7 @@ class Experiment:
     task: str
     name: str
     keys: dict[str, str]  #: key (``KeyboardEvent.key``) -> response
-    #: what every participant is shown (in no particular order): ``file`` (under ``stimuli/``;
+    #: what every participant is shown (each plan shuffles this list): ``file`` (under ``stimuli/``;
     #: ``pair``: the two files of a pair), ``imagename``, ``category`` (the right answer), ``condition``
     stimuli: list[dict[str, Any]]
     timing: dict[str, int]  #: ``fixation_ms``, ``presentation_ms``
