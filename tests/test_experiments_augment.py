@@ -107,7 +107,8 @@ def test_the_command_line_runs_augment_on_class_folders(tmp_path: Path) -> None:
 
 def test_the_summary_is_the_mean_and_std_over_seeds_with_the_wilson_interval_at_the_mean() -> None:
     table = pd.DataFrame(
-        [("real", 0.0, seed, 80, 0, 100, accuracy, 0.0, 1.0, 0.01, 0.5) for seed, accuracy in enumerate((0.7, 0.8, 0.9))]
+        [("real", 0.0, seed, 80, 0, 100, accuracy, 0.0, 1.0, 0.01, 0.5)
+         for seed, accuracy in enumerate((0.7, 0.8, 0.9))]
         + [("augment", 0.5, 0, 80, 40, 100, 0.64, 0.0, 1.0, 0.01, 0.5)],
         columns=["mode", "ratio", "seed", "n_real", "n_generated", "n_test", "accuracy", "ci_low", "ci_high",
                  "p_value", "chance"],

@@ -209,7 +209,7 @@ def test_a_bad_out_on_the_command_line_is_one_line_before_any_set_is_loaded(
         (lambda tmp: fp.drift("a.npz", ["b.npz", "c.npz"], names=["r", "g", "g"]), "3 distinct names"),
     ],
 )
-def test_what_needs_no_images_is_checked_before_any_set_is_loaded(call, fragment: str, tmp_path: Path, no_loading) -> None:
+def test_what_needs_no_images_is_checked_before_any_set_is_loaded(call, fragment, tmp_path: Path, no_loading) -> None:
     with pytest.raises(FreqprobeError, match=fragment):
         call(tmp_path)
 

@@ -149,9 +149,9 @@ def _train_and_score(real, generated, test, mode, ratio, seed, model, recipe, de
         torch.manual_seed(seed)
         classifier = build_classifier(model, k, (3, *train.image_size), recipe.whiten)
         train_classifier(classifier, FilteredImages(train, original, device), recipe, seed, device)
-    scores = evaluate(predict_proba(classifier, test_data, original, device), test_data.label, len(train))
+    scored = evaluate(predict_proba(classifier, test_data, original, device), test_data.label, len(train))
     scores = {"n_real": len(real_index), "n_generated": len(generated_index),
-              **{name: scores[name] for name in ("n_test", "accuracy", "ci_low", "ci_high", "p_value", "chance")}}  # fmt: skip
+              **{name: scored[name] for name in AUGMENT_COLUMNS if name in scored}}  # fmt: skip
     return {"freqprobe": __version__, "scores": scores}
 
 

@@ -78,9 +78,10 @@ def pairwise_study(
     unknown = sorted(set(options) - GridOptions.__optional_keys__)
     if unknown:
         raise FreqprobeError(f"unknown option {unknown[0]!r}; options: {', '.join(GridOptions.__annotations__)}")
-    resolve_seeds(seeds)
-    if isinstance(options.get("executor", "local"), str):
-        check_executor(options.get("executor", "local"))
+    seeds = resolve_seeds(seeds)
+    executor = options.get("executor", "local")
+    if isinstance(executor, str):
+        check_executor(executor)
     loaded = named_sets(sets, names, size)
     first, *rest = loaded.values()
     study = ablate(first, rest, variants, seeds=seeds, names=list(loaded), out=out, pairwise=True, **options)
