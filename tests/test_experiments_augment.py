@@ -103,3 +103,42 @@ def test_the_command_line_runs_augment_on_class_folders(tmp_path: Path) -> None:
             "--ratios", "1", "--seeds", "1", "--device", "cpu", "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 0
     assert set(pd.read_csv(tmp_path / "out" / "augment.csv")["mode"]) == {"real", "augment", "generated"}
+
+
+def test_the_summary_is_the_mean_and_std_over_seeds_with_the_wilson_interval_at_the_mean() -> None:
+    table = pd.DataFrame(
+        [("real", 0.0, seed, 80, 0, 100, accuracy, 0.0, 1.0, 0.01, 0.5)
+         for seed, accuracy in enumerate((0.7, 0.8, 0.9))]
+        + [("augment", 0.5, 0, 80, 40, 100, 0.64, 0.0, 1.0, 0.01, 0.5)],
+        columns=["mode", "ratio", "seed", "n_real", "n_generated", "n_test", "accuracy", "ci_low", "ci_high",
+                 "p_value", "chance"],
+    )  # fmt: skip
+    summary = fp.AugmentResult(table).summary
+    old = pd.DataFrame(  # what AugmentResult.summary gave before it used ablate's seed_summary
+        [("real", 0.0, 3, 80, 0, 100, 0.8, 0.1, 0.7111708344068411, 0.8666330666689676, 0.5),
+         ("augment", 0.5, 1, 80, 40, 100, 0.64, 0.0, 0.5423540245160874, 0.7272877959859567, 0.5)],
+        columns=["mode", "ratio", "n_seeds", "n_real", "n_generated", "n_test", "accuracy", "accuracy_std", "ci_low",
+                 "ci_high", "chance"],
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(summary, old, rtol=1e-12)
+    z = 1.959963984540054  # the 97.5% normal quantile
+
+    def wilson(p: float, n: int) -> list[float]:  # closed form (Wilson 1927)
+        centre, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return [(centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)]
+
+    np.testing.assert_allclose(summary[["ci_low", "ci_high"]].to_numpy(), [wilson(0.8, 100), wilson(0.64, 100)])
+
+
+@pytest.mark.parametrize(
+    "seeds, ratios, fragment",
+    [(2.5, (1.0,), "seeds must be"), (True, (1.0,), "seeds must be"), ([], (1.0,), "seeds must be"),
+     (1, (0.0,), "ratios must be positive"), (1, (float("nan"),), "ratios must be positive")],
+)  # fmt: skip
+def test_seeds_and_ratios_are_checked_before_any_set_is_loaded(seeds, ratios, fragment: str, monkeypatch) -> None:
+    def loaded(*args, **kwargs):
+        raise AssertionError("a set was loaded")
+
+    monkeypatch.setattr("freqprobe.experiments.augment.load_labelled", loaded)
+    with pytest.raises(FreqprobeError, match=fragment):
+        fp.augment_vs_replace("real/", "generated/", "test/", ratios=ratios, seeds=seeds)

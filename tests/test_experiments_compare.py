@@ -162,3 +162,74 @@ def test_compare_and_drift_take_ray_on_the_command_line_as_ablate_does() -> None
         assert (local["executor"], local["address"]) == ("local", None)
         assert (joined["executor"], joined["address"]) == ("ray", "10.0.0.1:6379")
         assert (started["executor"], started["address"]) == ("ray", None)
+
+
+def spectrum_folder(tmp_path: Path) -> Path:
+    """A run folder that holds another analysis (a spectrum's tables): compare must not write there."""
+    folder = tmp_path / "spectrum"
+    folder.mkdir()
+    for name in ("radial.csv", "peaks.csv"):
+        (folder / name).write_text("set,f,power\nreal,0.1,1.0\n")
+    return folder
+
+
+@pytest.fixture
+def no_loading(monkeypatch) -> None:
+    """Any image set loaded, by the command line or by the library, fails the test."""
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("a set was loaded")
+
+    monkeypatch.setattr("freqprobe.data.load_images", loaded)
+    monkeypatch.setattr("freqprobe.experiments.pairs.load_images", loaded)
+
+
+@pytest.mark.parametrize("command", [["compare", "--set", "a.npz", "--set", "b.npz"],
+                                     ["drift", "--real", "a.npz", "--generation", "b.npz"]])  # fmt: skip
+def test_a_bad_out_on_the_command_line_is_one_line_before_any_set_is_loaded(
+    command, tmp_path: Path, no_loading, capsys
+) -> None:
+    from freqprobe.cli import main
+
+    assert main([*command, "--out", str(spectrum_folder(tmp_path))]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "holds the results of 'spectrum'" in error
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda tmp: fp.compare(["a.npz", "b.npz"], out=spectrum_folder(tmp)), "holds the results of 'spectrum'"),
+        (lambda tmp: fp.drift("a.npz", ["b.npz"], out=spectrum_folder(tmp)), "holds the results of 'spectrum'"),
+        (lambda tmp: fp.compare(["a.npz", "b.npz"], seeds=0), "seeds must be a positive count"),
+        (lambda tmp: fp.compare(["a.npz", "b.npz"], executor="slurm"), "executor must be local or ray"),
+        (lambda tmp: fp.compare(["a.npz", "b.npz"], mode="probe"), "unknown option 'mode'"),
+        (lambda tmp: fp.compare(["a.npz", "b.npz"], names=["a"]), "2 distinct names"),
+        (lambda tmp: fp.compare("a.npz"), "at least two sets to compare, got 1"),
+        (lambda tmp: fp.drift("a.npz", ["b.npz", "c.npz"], names=["r", "g", "g"]), "3 distinct names"),
+    ],
+)
+def test_what_needs_no_images_is_checked_before_any_set_is_loaded(call, fragment, tmp_path: Path, no_loading) -> None:
+    with pytest.raises(FreqprobeError, match=fragment):
+        call(tmp_path)
+
+
+def test_distances_are_the_accuracies_above_chance_rescaled_and_floored(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        [("A", "A", "real-vs-real", 0.60, 0.5), ("A", "B", "original", 0.40, 0.5), ("A", "C", "original", 0.90, 0.5),
+         ("B", "C", "original", 0.70, 0.5), ("A", "B", "lowpass:0.1", 0.75, 0.5), ("A", "C", "lowpass:0.1", 0.5, 0.5),
+         ("B", "C", "lowpass:0.1", 1.0, 0.5)],
+        columns=["set_a", "set_b", "variant", "accuracy", "chance"],
+    )  # fmt: skip
+    result = fp.CompareResult(table, ["A", "B", "C"])
+    expected = {  # (accuracy - 0.5) / 0.5, below chance floored at 0, by hand
+        "original": [[0.0, 0.0, 0.8], [0.0, 0.0, 0.4], [0.8, 0.4, 0.0]],
+        "lowpass:0.1": [[0.0, 0.5, 0.0], [0.5, 0.0, 1.0], [0.0, 1.0, 0.0]],
+    }
+    for variant, matrix in expected.items():
+        distances = result.distances(variant)
+        assert list(distances.index) == list(distances.columns) == ["A", "B", "C"]
+        np.testing.assert_allclose(distances.to_numpy(), matrix, atol=1e-12)
+    pd.testing.assert_frame_equal(result.distances(), result.distances("original"))  # the first variant by default
+    with pytest.raises(FreqprobeError, match="no variant 'real-vs-real'"):
+        result.distances("real-vs-real")  # the null control is no distance: it would fill the diagonal

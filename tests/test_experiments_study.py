@@ -89,6 +89,7 @@ def test_changed_options_run_the_analysis_again(finished: Path) -> None:
         (("[analyses.spectrum]", "[analyses.spectrum]\nkind = 'histogram'"), "unknown kind 'histogram'"),
         (('sets = ["real", "generated"]', 'sets = ["real", "nosuch"]'), "names no set 'nosuch'"),
         (("seeds = 1\nrecipe", "seedz = 1\nrecipe"), "unknown option 'seedz' for ablate"),
+        (('kind = "compare"', 'kind = "compare"\nmode = "probe"'), "unknown option 'mode' for compare"),
         (('out = "run"', 'out = "run"\ncolour = "red"'), "unknown top-level key 'colour'"),
         (("[analyses.matrix]", "[analyses.drift]\nreal = 'real'\n[analyses.matrix]"), "drift needs generations"),
         (("[analyses.matrix]", "[analyses.a]\nkind = 'attribute'\nmodel = 'matrix'\nreal = 'real'\nfake = 'generated'"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
 import time
 import urllib.error
@@ -19,7 +21,12 @@ from freqprobe.cli import main
 from freqprobe.errors import FreqprobeError
 from freqprobe.humans import Experiment, prepare, serve
 from freqprobe.humans.experiment import ATTENTION
-from freqprobe.humans.sessions import COLUMNS
+from freqprobe.humans.classifier import classifier_trials
+from freqprobe.humans.sessions import COLUMNS, Sessions
+from freqprobe.humans.summary import summary_table
+from freqprobe.humans.trial_table import append_trial, read_trials
+from freqprobe.probe.distortions import parse_conditions
+from freqprobe.probe.labelled import load_labelled
 
 from browser import Chromium, find_chromium
 
@@ -77,9 +84,53 @@ def test_categorisation_shows_each_image_once_with_conditions_balanced(tmp_path)
     assert sorted(t["imagename"] for t in plan) == sorted(f"{c}/img{k}.png" for c in ("cat", "dog") for k in range(4))
     assert sorted(t["condition"] for t in plan) == ["0"] * 4 + ["3"] * 4
     assert experiment.keys == {"a": "cat", "b": "dog"}
-    blurred = np.asarray(Image.open(tmp_path / "out" / "stimuli" / "low-pass" / "3" / "cat" / "img0.png"))
-    sharp = np.asarray(Image.open(tmp_path / "out" / "stimuli" / "low-pass" / "0" / "cat" / "img0.png"))
-    assert blurred.std() < sharp.std()  # drawn through the probe's low-pass
+    drawn = probe_drawn(tmp_path / "data", ["low-pass:0,3"], seed=0)
+    for trial in plan:  # drawn through the probe's low-pass
+        shown = np.asarray(Image.open(tmp_path / "out" / "stimuli" / trial["file"]))
+        assert np.array_equal(shown, drawn[trial["condition"], trial["imagename"]])
+        assert drawn["3", trial["imagename"]].std() < drawn["0", trial["imagename"]].std()
+
+
+def probe_drawn(data: Path, distortions: list[str], seed: int) -> dict[tuple[str, str], np.ndarray]:
+    """Every image at every level as the probe draws it (the whole set at once; random
+    distortions keyed by image index), as uint8 ``(H, W, 3)``: (condition, imagename) -> image."""
+    labelled = load_labelled(data)
+    images, index = labelled.images.float("cpu"), torch.arange(len(labelled.images))
+    drawn = {}
+    for condition in parse_conditions(distortions, None, seed):
+        condition.fit([(index, images)])
+        out = (condition(images, index).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        drawn.update({(condition.label, name): image for name, image in zip(labelled.images.names, out)})
+    return drawn
+
+
+def test_categorisation_writes_only_the_stimuli_participants_are_shown(tmp_path) -> None:
+    for c, brightness in (("cat", 0.7), ("dog", 0.3)):
+        write_set(tmp_path / "data" / c, brightness, n=3)
+    experiment = prepare(tmp_path / "out", [("data", tmp_path / "data")], task="categorise",
+                         distortions=["uniform-noise:0,0.1,0.2"], attention_every=0, seed=3)  # fmt: skip
+    written = {p.relative_to(tmp_path / "out" / "stimuli").as_posix() for p in (tmp_path / "out").rglob("*.png")}
+    assert written == {t["file"] for t in experiment.plan("p1")} and len(written) == 6  # not 6 images x 3 levels
+    assert sorted(t["condition"] for t in experiment.plan("p1")) == ["0.0", "0.0", "0.1", "0.1", "0.2", "0.2"]
+    drawn = probe_drawn(tmp_path / "data", ["uniform-noise:0,0.1,0.2"], seed=3)
+    for stimulus in experiment.stimuli:  # each as the probe draws it, though only it was drawn
+        shown = np.asarray(Image.open(tmp_path / "out" / "stimuli" / stimulus["file"]))
+        assert np.array_equal(shown, drawn[stimulus["condition"], stimulus["imagename"]]), stimulus["file"]
+
+
+def test_a_categorisation_folder_prepared_with_every_level_of_every_image_keeps_its_plans(tmp_path) -> None:
+    """Folders written before only the stimuli shown were kept list each image at every
+    level; they load to the same stimuli, hence the same plans, so their sessions resume."""
+    for c, brightness in (("cat", 0.7), ("dog", 0.3)):
+        write_set(tmp_path / "data" / c, brightness, n=3)
+    experiment = prepare(tmp_path / "out", [("data", tmp_path / "data")], task="categorise",
+                         distortions=["low-pass:0,3,7"], attention_every=2, seed=5)  # fmt: skip
+    levels = ["0", "3", "7"]
+    every = [{**s, "file": f"low-pass/{level}/{s['imagename']}", "condition": level}
+             for level in levels for s in experiment.stimuli]  # fmt: skip
+    dataclasses.replace(experiment, stimuli=every).save(tmp_path / "old")
+    old = Experiment.load(tmp_path / "old")
+    assert old.stimuli == experiment.stimuli and old.plan("p1") == experiment.plan("p1")
 
 
 def test_sessions_over_http_record_each_response_refuse_a_second_page_and_resume(two_sets, tmp_path) -> None:
@@ -293,3 +344,171 @@ def test_pairs_are_shown_side_by_side_and_answered_with_the_arrow_keys(two_sets,
     table = pd.read_csv(out / "real-vs-generated_p_session_1.csv")
     assert (table["object_response"] == table["category"]).all() and len(table) == 4
     assert (tmp_path / "pair.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _io_counters() -> tuple[int, int]:
+    """Bytes this thread has passed to ``write`` and taken from ``read`` calls (Linux)."""
+    fields = dict(line.split(": ") for line in Path("/proc/thread-self/io").read_text().splitlines())
+    return int(fields["wchar"]), int(fields["rchar"])
+
+
+@pytest.mark.skipif(not Path("/proc/thread-self/io").exists(), reason="counts the thread's I/O in /proc (Linux)")
+def test_each_response_appends_its_record_and_neither_rereads_nor_rewrites_the_table(tmp_path, monkeypatch) -> None:
+    sets = [("real", write_set(tmp_path / "r", 0.7, n=20, size=8)),
+            ("generated", write_set(tmp_path / "g", 0.3, n=20, size=8))]
+    experiment = prepare(tmp_path / "out", sets, trials=40, attention_every=0)
+    plans = []
+    monkeypatch.setattr(Experiment, "plan", lambda self, p, plan=Experiment.plan: plans.append(p) or plan(self, p))
+    sessions = Sessions(tmp_path / "out", experiment)
+    token = sessions.start("p1")["token"]
+    path = sessions.table_path("p1")
+    written, reads = 0, []
+    for trial in range(1, 41):
+        before, size = _io_counters(), path.stat().st_size if path.exists() else 0
+        sessions.respond("p1", token, trial, "f", 300.0)
+        after = _io_counters()
+        assert after[0] - before[0] == path.stat().st_size - size  # the new record (and first the header), only
+        written, reads = written + after[0] - before[0], reads + [after[1] - before[1]]
+        assert len(pd.read_csv(path)) == trial  # on disk, readable, after every response
+    assert written == path.stat().st_size > 2000  # rewriting would have written ~20x the table
+    assert max(reads) < 150  # /proc/thread-self/io's own text: the table (2 kB at the end) is not read again
+    assert plans == ["p1"]  # the plan is drawn once per session, not per response
+
+
+def test_a_torn_last_record_is_cut_off_and_the_session_resumes_at_it(two_sets, tmp_path) -> None:
+    experiment = prepare(tmp_path / "out", two_sets, trials=6, attention_every=0)
+    sessions = Sessions(tmp_path / "out", experiment)
+    token = sessions.start("p1")["token"]
+    for trial in (1, 2, 3):
+        sessions.respond("p1", token, trial, "j", 400.0)
+    path = sessions.table_path("p1")
+    whole = path.read_bytes()
+    with open(path, "ab") as table:  # the server died while writing trial 4's record
+        table.write(b"p1,1,4,0.3000,real,gen")
+    assert len(read_trials(path)) == 3 and len(summary_table(tmp_path / "out")) == 1  # readers leave it out
+    restarted = Sessions(tmp_path / "out", experiment)
+    with pytest.warns(UserWarning, match="dropped an incomplete last line"):
+        session = restarted.start("p1")
+    assert path.read_bytes() == whole and session["done"] == 3 and session["trials"][0]["trial"] == 4
+    for trial in (4, 5, 6):
+        assert restarted.respond("p1", session["token"], trial, "f", 500.0)["recorded"] == trial
+    table = pd.read_csv(path)
+    plan = experiment.plan("p1")
+    assert list(table.columns) == list(COLUMNS) and list(table["trial"]) == [1, 2, 3, 4, 5, 6]
+    assert list(table["imagename"]) == [t["imagename"] for t in plan] and not table.isna().any().any()
+    assert list(table["object_response"]) == ["generated"] * 3 + ["real"] * 3
+
+
+AWKWARD = [["s", "1", "1", "0.5000", "a, b", 'say "hi"', "single", "x/ä é.png"],
+           ["s", "1", "2", "0.6000", "two\nlines", "na", "single", "y,z.png"],
+           ["s", "1", "3", "0.7000", "NA?", "cr\rhere", "c50", "last.png"]]  # fmt: skip
+
+
+def test_a_trial_table_reads_back_its_complete_records_wherever_a_crash_cuts_the_last(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    for record in AWKWARD[:2]:
+        append_trial(path, record)
+    kept = path.read_bytes()
+    assert pd.read_csv(path, dtype=str, keep_default_na=False).values.tolist() == AWKWARD[:2]
+    append_trial(path, AWKWARD[2])
+    whole = path.read_bytes()
+    for cut in range(len(kept), len(whole)):  # every point at which the last record's write may stop
+        path.write_bytes(whole[:cut])
+        assert read_trials(path).values.tolist() == AWKWARD[:2], cut
+    path.write_bytes(whole)
+    assert read_trials(path).values.tolist() == AWKWARD
+
+
+def test_a_failed_append_leaves_the_table_as_it_was(tmp_path, monkeypatch) -> None:
+    import os
+
+    path = tmp_path / "t.csv"
+    append_trial(path, AWKWARD[0])
+    before = path.read_bytes()
+    real_write = os.write
+    calls = []
+
+    def disk_fills(descriptor: int, data: bytes) -> int:  # half the record lands, then the disk is full
+        calls.append(len(data))
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(descriptor, data[: len(data) // 2])
+
+    monkeypatch.setattr(os, "write", disk_fills)
+    with pytest.raises(OSError):
+        append_trial(path, AWKWARD[2])
+    monkeypatch.undo()
+    assert path.read_bytes() == before and len(calls) == 2
+    append_trial(path, AWKWARD[2])
+    assert read_trials(path).values.tolist() == [AWKWARD[0], AWKWARD[2]]
+
+
+class TinyConvNet(nn.Module):
+    """A small seeded CNN (2 outputs: real, generated) that counts its forward passes and their sizes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        self.batches: list[int] = []
+
+    def score(self, x: torch.Tensor) -> torch.Tensor:  # brightness tells the sets apart, the CNN perturbs it
+        m = x.mean(dim=(1, 2, 3))
+        return self.net(x) + 4 * torch.stack([m - 0.5, 0.5 - m], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.batches.append(len(x))
+        return self.score(x)
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_the_classifier_scores_stimuli_in_batches_with_the_answers_of_one_at_a_time(two_sets, tmp_path,
+                                                                                   pairs) -> None:  # fmt: skip
+    out = tmp_path / "out"
+    experiment = prepare(out, two_sets, trials=8, pairs=pairs, attention_every=0)
+    model = TinyConvNet()
+    classifier_trials(out, model, batch_size=3, device="cpu")
+    table = pd.read_csv(out / "classifier.csv")
+    images = 16 if pairs else 8
+    assert model.batches == [3] * (images // 3) + [images % 3]  # ceil(images / 3) passes, not one per stimulus
+
+    def alone(file: str) -> torch.Tensor:  # the reference: each image through the model by itself
+        x = torch.from_numpy(np.array(Image.open(out / "stimuli" / file))).permute(2, 0, 1)[None].float() / 255
+        with torch.no_grad():
+            return model.score(x)[0]
+
+    for row, stimulus in zip(table.itertuples(), experiment.stimuli):
+        if pairs:
+            left, right = (alone(f)[0] for f in stimulus["pair"])  # score of the first set, 'real'
+            assert row.object_response == ("left" if left >= right else "right")
+        else:
+            assert row.object_response == ("real", "generated")[int(alone(stimulus["file"]).argmax())]
+    assert set(table["object_response"]) != {table["object_response"].iloc[0]}  # the model is not constant
+    classifier_trials(out, model, batch_size=1, device="cpu")
+    assert pd.read_csv(out / "classifier.csv").equals(table)
+    with pytest.raises(FreqprobeError, match="batch_size must be an int >= 1"):
+        classifier_trials(out, model, batch_size=0)
+
+
+def test_a_response_the_disk_refuses_is_reported_and_can_be_given_again(two_sets, tmp_path, monkeypatch) -> None:
+    import freqprobe.humans.sessions as sessions_module
+
+    prepare(tmp_path / "out", two_sets, trials=4, attention_every=0)
+    server = serve(tmp_path / "out")
+    server.start_in_thread()
+    try:
+        session = post(server.url + "api/start", {"participant": "p1"})[1]
+        body = {"participant": "p1", "token": session["token"], "trial": 1, "key": "f", "rt_ms": 450.0}
+        with monkeypatch.context() as patch:
+            patch.setattr(sessions_module, "append_trial", mock_full_disk)
+            status, reply = post(server.url + "api/respond", body)
+        assert status == 500 and reply["error"].startswith("the trial table cannot be written (No space left")
+        assert post(server.url + "api/respond", body) == (200, {"recorded": 1, "finished": False})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list(pd.read_csv(tmp_path / "out" / "real-vs-generated_p1_session_1.csv")["trial"]) == [1]
+
+
+def mock_full_disk(path: Path, values) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")

@@ -250,41 +250,6 @@ def test_an_audiogram_in_the_run_folder_is_found_without_being_named(noise_audio
     assert saved["detection_limit"].iloc[0] == result.table["detection_limit"].iloc[0] == limits.limit("network")
 
 
-# -- fast-spectral: a whole-image spectral branch beside the convolutions -----------------------
-
-
-def test_the_spectral_branch_reads_the_linear_probes_features_and_starts_silent() -> None:
-    from freqprobe.models import build_classifier
-    from freqprobe.models.spectral import spectral_features
-    from freqprobe.training import linear
-
-    assert linear.spectral_features is spectral_features  # one implementation for both readers
-    model = build_classifier("fast-spectral", 2, (3, 32, 32), whiten=True).eval()
-    branch = model.net.spectral
-    assert branch.linear.in_features == spectral_features(torch.zeros(1, 3, 32, 32)).shape[1] == 32 * 17 + 192
-    x = torch.rand(4, 3, 32, 32)
-    z = model.standardize(x)
-    without = model.net.head(torch.cat([model.net.features(z).mean((2, 3)), model.net.features(z).amax((2, 3))], 1))
-    torch.testing.assert_close(model(x), without + branch.linear.bias)  # zero weights: only the bias at first
-    assert build_classifier("fast-spectral", 2, (192, 4, 4), whiten=False).net.spectral is None  # not on repr:dct8
-
-
-@pytest.mark.filterwarnings("ignore:the network misses")
-def test_fast_spectral_finds_a_low_frequency_sinusoid_in_photos_that_fast_misses() -> None:
-    """(0, 0.125) cycles/px, 3 grey levels, on 32 px photo crops: where photos have most power."""
-    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
-    phases = torch.rand(500, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
-    wave = 3.0 * torch.cos(2 * math.pi * 0.125 * xx + phases[:, None, None, None])
-    crops = random_crops(demo_photos(), 500, 32, 2)
-    real, fake = fp.ImageSet(random_crops(demo_photos(), 500, 32, 1)), fp.ImageSet((crops + wave).round().clamp(0, 255).to(torch.uint8))
-    rows = {}
-    for model in ("fast", "fast-spectral"):
-        rows[model] = fp.ablate(real, fake, ["original"], seeds=1, model=model, null=False, progress=False).table.iloc[0]
-    assert rows["fast-spectral"]["ci_low"] > 0.6
-    assert rows["fast-spectral"]["accuracy"] - rows["fast"]["accuracy"] > 0.1
-    assert rows["fast-spectral"]["accuracy"] > rows["fast-spectral"]["linear_accuracy"] - 0.08
-
-
 def test_a_wrong_limits_folder_fails_before_any_training(tmp_path, monkeypatch) -> None:
     from freqprobe.execution import jobs
 

@@ -45,6 +45,27 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 
 
+def seed_summary(scores: pd.DataFrame) -> dict[str, float]:
+    """The seeds of one line (``accuracy``, ``n_test``, ``p_value`` per seed) summarised:
+    ``n_seeds``, ``n_test``, the mean ``accuracy`` and its spread (``accuracy_std``,
+    ``_min``, ``_max``), the Wilson interval of one test set at the mean (``ci_low``,
+    ``ci_high``: seeds scored on one test set are not independent trials) and ``p_value_max``."""
+    n_test = int(scores["n_test"].iloc[0])
+    mean = float(scores["accuracy"].mean())
+    low, high = wilson_interval(mean * n_test, n_test)  # at the mean, not a rounded count
+    return {
+        "n_seeds": len(scores),
+        "n_test": n_test,
+        "accuracy": mean,
+        "accuracy_std": float(scores["accuracy"].std(ddof=1)) if len(scores) > 1 else 0.0,
+        "accuracy_min": float(scores["accuracy"].min()),
+        "accuracy_max": float(scores["accuracy"].max()),
+        "ci_low": low,
+        "ci_high": high,
+        "p_value_max": float(scores["p_value"].max()),
+    }
+
+
 @dataclasses.dataclass(repr=False)
 class AblationResult(TableDisplay):
     """One row per (task, variant, seed, mode, recipe) in ``table``; K-way confusions in ``confusion``.
@@ -66,24 +87,13 @@ class AblationResult(TableDisplay):
     def summary(self) -> pd.DataFrame:
         rows = []
         for (task, variant, mode, recipe), group in self.table.groupby(GROUP, sort=False):
-            n_test = int(group["n_test"].iloc[0])
-            mean = float(group["accuracy"].mean())
-            low, high = wilson_interval(mean * n_test, n_test)  # at the mean, not a rounded count
             rows.append(
                 {
                     "task": task,
                     "variant": variant,
                     "mode": mode,
                     "recipe": recipe,
-                    "n_seeds": len(group),
-                    "n_test": n_test,
-                    "accuracy": mean,
-                    "accuracy_std": float(group["accuracy"].std(ddof=1)) if len(group) > 1 else 0.0,
-                    "accuracy_min": float(group["accuracy"].min()),
-                    "accuracy_max": float(group["accuracy"].max()),
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_value_max": float(group["p_value"].max()),
+                    **seed_summary(group),
                     "auc": float(group["auc"].mean()),
                     "chance": float(group["chance"].iloc[0]),
                     **{f"linear_{name}": float(group[f"linear_{name}"].iloc[0]) for name in LINEAR_COLUMNS},

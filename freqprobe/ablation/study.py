@@ -72,7 +72,8 @@ def ablate(
             on the originals, test on each variant), or ``"both"`` (the same as
             ``("retrain", "probe")``).
         model: ``"fast"``, ``"resnet18"`` or ``"module:factory"``.
-        recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem),
+        recipe: training recipe: ``"whitened"`` (default: a fixed patch-whitening stem and
+            a spectral read-out), ``"spatial"`` (the same network without the read-out),
             ``"plain"`` (a learned stem on standardised pixels), a ``Recipe``, or several
             of these (a list, or a dict of labels to recipes), run side by side (the
             table's ``recipe`` column).
@@ -116,7 +117,7 @@ def ablate(
         check_executor(executor)  # an unknown name, or ray without Ray, before any loading
     if out is not None:
         claim_folder(out, "ablate")
-    seed_list = _seed_list(seeds)
+    seed_list = resolve_seeds(seeds)
     if not isinstance(model, str):
         raise FreqprobeError(f"model must be fast, resnet18 or module:factory (a name: ablate builds and trains it), "
                              f"got {type(model).__name__}")  # fmt: skip
@@ -387,7 +388,7 @@ def _plan(tasks: list[Task], specs: list[str], seeds: list[int], modes: tuple[st
     return plan
 
 
-def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+def resolve_seeds(seeds: int | Sequence[int]) -> list[int]:
     """Seeds ``0 .. seeds - 1`` for a count, else the given ints."""
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         seed_list = list(range(seeds))

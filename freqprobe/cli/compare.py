@@ -17,13 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..data import load_images
     from ..experiments import compare
 
-    options = grid_options(args)
-    size = options.pop("size")
-    sets = [load_images(path, size=size) for path in args.sets]
-    result = compare(sets, **options)
+    result = compare(args.sets, **grid_options(args))  # checks --out before it loads a set
     print(result.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"clustering order: {', '.join(result.order())}")
     print(f"wrote {args.out}/matrix.csv, matrix.png/.pdf (and ablate's results.csv, summary.csv)")

@@ -18,12 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..data import load_images
     from ..experiments import drift
 
-    options = grid_options(args)
-    size = options.pop("size")
-    result = drift(load_images(args.real, size=size), [load_images(p, size=size) for p in args.generations], **options)
+    result = drift(args.real, args.generations, **grid_options(args))  # checks --out before it loads a set
     print(result.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(result.onset.to_string(index=False))
     print(f"wrote {args.out}/drift.csv, drift.png/.pdf (and ablate's results.csv, summary.csv)")

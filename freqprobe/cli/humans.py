@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--size", type=int, help="crop images to this size")
     serve.add_argument("--model", help="a classifier whose answers to the same stimuli stand beside the humans'")
     serve.add_argument("--label-map", help="how --model's outputs map to the classes (imagenet16)")
+    serve.add_argument("--batch-size", type=int, default=128,
+                       help="--model: images per forward pass (default %(default)s)")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free one)")
     serve.add_argument("--out", required=True, type=Path, help="run folder: stimuli, trial tables, summary.csv")
@@ -48,8 +50,8 @@ def run(args: argparse.Namespace) -> None:
         raise FreqprobeError("--trials must be at least 2")
     prepare(args.out, args.sets, task=args.task, pairs=args.pairs, trials=args.trials, distortions=args.distortions,
             fixation_ms=args.fixation_ms, presentation_ms=args.presentation_ms, attention_every=args.attention_every,
-            size=args.size, seed=args.seed, model=args.model,
-            label_map=args.label_map)  # fmt: skip
+            size=args.size, seed=args.seed, model=args.model, label_map=args.label_map,
+            batch_size=args.batch_size)  # fmt: skip
     server = serve(args.out, port=args.port)
     # Ctrl-C and a polite kill stop it even where SIGINT came in ignored (a server started in the background)
     for stop in (signal.SIGINT, signal.SIGTERM):

@@ -17,15 +17,17 @@ import torch
 from tqdm.auto import tqdm
 
 from .._version import __version__
+from ..ablation.result import seed_summary
 from ..ablation.runs import RunStore
+from ..ablation.study import resolve_seeds
 from ..device import resolve_device
 from ..display import TableDisplay
 from ..errors import FreqprobeError
+from ..execution.jobs import evaluate
 from ..io import check_output_folder, write_table
 from ..models import build_classifier
 from ..probe.labelled import LabelledImages as LabelledSet
 from ..probe.labelled import LabelledSource, load_labelled
-from ..stats import binomial_p_value, wilson_interval
 from ..training import FilteredImages, LabelledImages, Recipe, get_recipe, predict_proba, train_classifier
 from ..transforms import transform
 from .tables import read_table
@@ -71,17 +73,18 @@ def augment_vs_replace(
     """
     if out is not None:
         check_output_folder(out, "out")  # before any set is loaded
+    seed_list = resolve_seeds(seeds)
+    if any(not r > 0 for r in ratios):
+        raise FreqprobeError(f"ratios must be positive numbers, got {list(ratios)}")
+    recipe = get_recipe(recipe)
     real, generated, test = (load_labelled(s, size=size) for s in (real, generated, test))
     generated = _relabelled(generated, real.class_names, "generated")
     test = _relabelled(test, real.class_names, "test")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list or any(r <= 0 for r in ratios):
-        raise FreqprobeError(f"give at least one seed and positive ratios, got seeds={seeds!r}, ratios={list(ratios)}")
     plan = [("real", 0.0)] + [("augment", float(r)) for r in ratios]
     plan += [("replace", float(r)) for r in ratios if r < 1] + [("generated", 1.0)]
     for mode, ratio in plan:  # every draw possible before any training
         _draw(real, generated, mode, ratio, np.random.default_rng(0))
-    device, recipe = resolve_device(device), get_recipe(recipe)
+    device = resolve_device(device)
     store = RunStore(out, "augment")
     identity = {"data": [s.images.fingerprint() for s in (real, generated, test)],
                 "labels": [_digest(s.labels) for s in (real, generated, test)], "model": model,
@@ -146,12 +149,9 @@ def _train_and_score(real, generated, test, mode, ratio, seed, model, recipe, de
         torch.manual_seed(seed)
         classifier = build_classifier(model, k, (3, *train.image_size), recipe.whiten, recipe.readout)
         train_classifier(classifier, FilteredImages(train, original, device), recipe, seed, device)
-    predicted = predict_proba(classifier, test_data, original, device).argmax(dim=1)
-    correct, total = int((predicted == test_data.label).sum()), len(test_data)
-    low, high = wilson_interval(correct, total)
-    scores = {"n_real": len(real_index), "n_generated": len(generated_index), "n_test": total,
-              "accuracy": correct / total, "ci_low": low, "ci_high": high,
-              "p_value": binomial_p_value(correct, total, 1 / k), "chance": 1 / k}  # fmt: skip
+    scored = evaluate(predict_proba(classifier, test_data, original, device), test_data.label, len(train))
+    scores = {"n_real": len(real_index), "n_generated": len(generated_index),
+              **{name: scored[name] for name in AUGMENT_COLUMNS if name in scored}}  # fmt: skip
     return {"freqprobe": __version__, "scores": scores}
 
 
@@ -174,14 +174,9 @@ class AugmentResult(TableDisplay):
     def summary(self) -> pd.DataFrame:
         """Mean accuracy per mode and ratio, with the Wilson interval of one test set at the
         mean (as ``fp.ablate``'s summary; the seeds' spread is ``accuracy_std``)."""
-        rows = []
-        for (mode, ratio), group in self.table.groupby(["mode", "ratio"], sort=False):
-            n_test, mean = int(group["n_test"].iloc[0]), float(group["accuracy"].mean())
-            low, high = wilson_interval(mean * n_test, n_test)
-            rows.append({"mode": mode, "ratio": ratio, "n_seeds": len(group), "n_real": int(group["n_real"].iloc[0]),
-                         "n_generated": int(group["n_generated"].iloc[0]), "n_test": n_test, "accuracy": mean,
-                         "accuracy_std": float(group["accuracy"].std(ddof=1)) if len(group) > 1 else 0.0,
-                         "ci_low": low, "ci_high": high, "chance": float(group["chance"].iloc[0])})  # fmt: skip
+        rows = [{"mode": mode, "ratio": ratio, **seed_summary(group), "n_real": int(group["n_real"].iloc[0]),
+                 "n_generated": int(group["n_generated"].iloc[0]), "chance": float(group["chance"].iloc[0])}
+                for (mode, ratio), group in self.table.groupby(["mode", "ratio"], sort=False)]  # fmt: skip
         return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
     def curves(self) -> dict[str, pd.DataFrame]:

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from ..ablation import AblationResult
 from ..display import TableDisplay
 from ..errors import FreqprobeError
-from ..execution import Executor
-from ..io import check_output_folder, write_table
-from ..training import Recipe
-from .pairs import CONTROL, SetSource, named_sets, pair_table, pairwise_study
+from ..io import write_table
+from .pairs import CONTROL, GridOptions, SetSource, Unpack, pair_table, pairwise_study
 from .tables import read_table
 
 
@@ -29,23 +26,17 @@ def compare(
     names: Sequence[str] | None = None,
     size: int | tuple[int, int] | None = None,
     out: str | os.PathLike | None = None,
-    model: str = "fast",
-    recipe: Recipe | str = "whitened",
-    device: str | torch.device = "auto",
-    test_size: float = 0.2,
-    split_seed: int = 0,
-    paired: bool | str = "auto",
-    null: bool = True,
-    progress: bool = True,
-    executor: str | Executor = "local",
-    address: str | None = None,
+    **options: Unpack[GridOptions],
 ) -> CompareResult:
     """Classify every unordered pair of ``sets`` on each variant, over seeds.
 
     Runs ``fp.ablate`` on all the sets (the first as its real set, which the null control
     cuts in halves) with its pairwise tasks, into ``out``: a study already run there on the
     same sets (``freqprobe ablate`` with the same names, variants and seeds) is reused, not
-    retrained, and an interrupted comparison resumes. The other arguments are ablate's.
+    retrained, and an interrupted comparison resumes. ``out`` and the options are checked
+    before any set is loaded. The other arguments (``options``: ``model``, ``recipe``,
+    ``device``, ``test_size``, ``split_seed``, ``paired``, ``null``, ``progress``,
+    ``executor``, ``address``) are ablate's.
 
     Args:
         sets: a list (named as ablate names them: ``real``, then file stems) or a dict of
@@ -56,14 +47,8 @@ def compare(
         ci_low, ci_high``, … one row per pair and variant, means over seeds), ``.order``
         (the sets in the order of a hierarchical clustering), ``.save``, ``.plot``.
     """
-    if out is not None:
-        check_output_folder(out, "out")  # before any set is loaded
-    sets = named_sets(sets, names, size)
-    options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
-                   paired=paired, null=null, progress=progress, executor=executor,
-                   address=address)  # fmt: skip
-    study = pairwise_study(sets, variants, seeds, out, options)
-    result = CompareResult(pair_table(study, list(sets)), list(sets), study)
+    study, names = pairwise_study(sets, variants, seeds, names, size, out, options)
+    result = CompareResult(pair_table(study, names), names, study)
     if out is not None:
         result.save(out)
     return result
@@ -86,15 +71,15 @@ class CompareResult(TableDisplay):
         """Symmetric K×K distances: ``(accuracy - chance) / (1 - chance)``, floored at 0
         (0: indistinguishable, 1: always told apart); zero on the diagonal."""
         variant = variant or self.variants[0]
-        rows = self.table[self.table["variant"] == variant]
-        if rows.empty:
+        if variant not in self.variants:  # the null control is no distance between two sets
             raise FreqprobeError(f"no variant {variant!r} in this comparison; variants: {', '.join(self.variants)}")
-        d = pd.DataFrame(0.0, index=self.names, columns=self.names)
-        for row in rows.itertuples():
-            d.loc[row.set_a, row.set_b] = d.loc[row.set_b, row.set_a] = max(
-                (row.accuracy - row.chance) / (1 - row.chance), 0.0
-            )
-        return d
+        rows = self.table[self.table["variant"] == variant]
+        index = pd.Index(self.names)
+        a, b = index.get_indexer(rows["set_a"]), index.get_indexer(rows["set_b"])
+        told = ((rows["accuracy"] - rows["chance"]) / (1 - rows["chance"])).clip(lower=0.0).to_numpy()
+        d = np.zeros((len(index), len(index)))
+        d[a, b] = d[b, a] = told
+        return pd.DataFrame(d, index=self.names, columns=self.names)
 
     def linkage(self, variant: str | None = None) -> np.ndarray:
         """Average-linkage clustering of ``distances`` (``scipy.cluster.hierarchy`` format)."""

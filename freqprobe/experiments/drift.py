@@ -9,15 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from ..ablation import AblationResult
+from ..data import ImageSet
 from ..display import TableDisplay
 from ..errors import FreqprobeError
-from ..execution import Executor
-from ..io import check_output_folder, write_table
-from ..training import Recipe
-from .pairs import CONTROL, PAIR_COLUMNS, SetSource, named_sets, pair_table, pairwise_study
+from ..io import write_table
+from .pairs import CONTROL, PAIR_COLUMNS, GridOptions, SetSource, Unpack, pair_table, pairwise_study
 from .tables import read_table
 
 DRIFT_COLUMNS = ["generation", "reference", "variant", "position", *PAIR_COLUMNS[3:]]
@@ -32,23 +30,15 @@ def drift(
     names: Sequence[str] | None = None,
     size: int | tuple[int, int] | None = None,
     out: str | os.PathLike | None = None,
-    model: str = "fast",
-    recipe: Recipe | str = "whitened",
-    device: str | torch.device = "auto",
-    test_size: float = 0.2,
-    split_seed: int = 0,
-    paired: bool | str = "auto",
-    null: bool = True,
-    progress: bool = True,
-    executor: str | Executor = "local",
-    address: str | None = None,
+    **options: Unpack[GridOptions],
 ) -> DriftResult:
     """Accuracy of each generation against ``real`` and against the previous generation.
 
     Runs ``fp.ablate`` on ``real`` and all generations with its pairwise tasks into ``out``
     (resumable; a comparison of the same sets there shares its runs), then reads off the
     pairs (generation, real) and (generation, previous generation). The null control (real
-    against itself) is position 0 of the curve. Other arguments are ablate's.
+    against itself) is position 0 of the curve. ``out`` and the options are checked before
+    any set is loaded; the other arguments are ``compare``'s (ablate's).
 
     Args:
         generations: the sets in generation order; ``names`` names real first, then them.
@@ -58,17 +48,11 @@ def drift(
         accuracy, ci_low, ci_high``, … in generation order; ``reference`` is ``real`` or
         ``previous``), ``.onset`` (per variant, the first generation told from real).
     """
-    generations = list(generations) if not isinstance(generations, (str, os.PathLike)) else [generations]
+    generations = list(generations) if not isinstance(generations, (str, os.PathLike, ImageSet)) else [generations]
     if not generations:
         raise FreqprobeError("give at least one generation")
-    if out is not None:
-        check_output_folder(out, "out")  # before any set is loaded
-    sets = named_sets([real, *generations], names, size)
-    options = dict(model=model, recipe=recipe, device=device, test_size=test_size, split_seed=split_seed,
-                   paired=paired, null=null, progress=progress, executor=executor,
-                   address=address)  # fmt: skip
-    study = pairwise_study(sets, variants, seeds, out, options)
-    result = DriftResult(drift_table(pair_table(study, list(sets)), list(sets)), study)
+    study, names = pairwise_study([real, *generations], variants, seeds, names, size, out, options)
+    result = DriftResult(drift_table(pair_table(study, names), names), study)
     if out is not None:
         result.save(out)
     return result

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -44,7 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, get_args, get_type_hints
 
 import numpy as np
 import torch
@@ -137,7 +138,7 @@ def _run_analysis(study: Study, name: str, sets: SetLoader, redraw: bool, progre
     if redraw or _finished(folder, identity):
         if not (folder / DONE).is_file():
             raise FreqprobeError(f"{folder}: analysis {name} has not finished; run the study without --redraw")
-        result, how = LOADERS[kind](folder), "redrawn from its tables"
+        result, how = KINDS[kind].result().load(folder), "redrawn from its tables"
         result.save(folder)
     else:
         result, how = RUNNERS[kind](study, dict(given), sets, folder), "finished"
@@ -206,10 +207,22 @@ def _check_analysis(study: Study, name: str, options: dict[str, Any]) -> None:
         for set_name in _as_list(value):
             if set_name not in study.sets:
                 raise FreqprobeError(f"{where}: {option} names no set {set_name!r}; sets: {', '.join(study.sets) or 'none'}")
-    accepted = set(inspect.signature(FUNCTIONS[kind]()).parameters) - set(FILLED[kind])
+    accepted = _keywords(KINDS[kind].function()) - set(FILLED[kind])
     unknown = sorted(set(options) - accepted - set(SET_OPTIONS[kind]) - {"kind", "export"})
     if unknown:
         raise FreqprobeError(f"{where}: unknown option {unknown[0]!r} for {kind}")
+
+
+def _keywords(function: Callable) -> set[str]:
+    """The keyword arguments ``function`` takes: its named parameters, and the keys of the
+    ``TypedDict`` that types its ``**options`` (``Unpack[GridOptions]``)."""
+    parameters = inspect.signature(function).parameters.values()
+    names = {p.name for p in parameters if p.kind is not p.VAR_KEYWORD}
+    for p in parameters:
+        if p.kind is p.VAR_KEYWORD:
+            (options,) = get_args(get_type_hints(function)[p.name])
+            names |= set(options.__annotations__)
+    return names
 
 
 def _as_list(value) -> list:
@@ -371,32 +384,28 @@ def _augment(study, options, sets, folder):
     return augment_vs_replace(*parts, out=folder, **{"device": study.device, "size": study.size, **_recipe(options)})
 
 
-def _functions() -> dict[str, Callable[[], Callable]]:
-    def late(module: str, attribute: str) -> Callable[[], Callable]:
-        return lambda: getattr(__import__(f"freqprobe.{module}", fromlist=[attribute]), attribute)
+class Kind(NamedTuple):
+    """Where a kind of analysis lives: its module, its function and its result class
+    (imported when first used, so that reading a study file stays light)."""
 
-    return {
-        "spectrum": late("spectra", "spectrum"), "ablate": late("ablation", "ablate"),
-        "attribute": late("attribution", "attribute"), "probe": late("probe", "probe"),
-        "compare": late("experiments.compare", "compare"), "drift": late("experiments.drift", "drift"),
-        "augment": late("experiments.augment", "augment_vs_replace"),
-    }  # fmt: skip
+    module: str
+    function_name: str
+    result_name: str
 
+    def function(self) -> Callable:
+        return getattr(importlib.import_module(f"freqprobe.{self.module}"), self.function_name)
 
-def _loaders() -> dict[str, Callable[[Path], Any]]:
-    def late(module: str, cls: str) -> Callable[[Path], Any]:
-        return lambda folder: getattr(__import__(f"freqprobe.{module}", fromlist=[cls]), cls).load(folder)
-
-    return {
-        "spectrum": late("spectra", "SpectrumReport"), "ablate": late("ablation", "AblationResult"),
-        "attribute": late("attribution", "AttributionReport"), "probe": late("probe", "ProbeReport"),
-        "compare": late("experiments.compare", "CompareResult"), "drift": late("experiments.drift", "DriftResult"),
-        "augment": late("experiments.augment", "AugmentResult"),
-    }  # fmt: skip
+    def result(self) -> type:
+        return getattr(importlib.import_module(f"freqprobe.{self.module}"), self.result_name)
 
 
-FUNCTIONS = _functions()
-LOADERS = _loaders()
+KINDS = {
+    "spectrum": Kind("spectra", "spectrum", "SpectrumReport"), "ablate": Kind("ablation", "ablate", "AblationResult"),
+    "attribute": Kind("attribution", "attribute", "AttributionReport"), "probe": Kind("probe", "probe", "ProbeReport"),
+    "compare": Kind("experiments.compare", "compare", "CompareResult"),
+    "drift": Kind("experiments.drift", "drift", "DriftResult"),
+    "augment": Kind("experiments.augment", "augment_vs_replace", "AugmentResult"),
+}  # fmt: skip
 RUNNERS = {"spectrum": _spectrum, "ablate": _ablate, "attribute": _attribute, "probe": _probe,
            "compare": _compare, "drift": _drift, "augment": _augment}  # fmt: skip
 #: Options a kind cannot do without.

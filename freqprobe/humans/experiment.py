@@ -14,11 +14,11 @@ Two tasks:
   participant sees every image once, the conditions balanced over images (a rotation
   whose start the seed draws, the same for all participants, as model-vs-human shows
   every participant the same stimuli), in an order shuffled per participant; keys: the
-  letters shown beside the classes.
+  letters shown beside the classes. Only the version of an image that is shown is drawn
+  and written.
 
-A participant's list is a pure function of the experiment, the seed and the participant
-id, and is written to ``plans/<id>.json`` on first start, so a resumed session continues
-the same list.
+A participant's list is a pure function of the experiment (``experiment.json``), the seed
+and the participant id, so a resumed session continues the same list.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class Experiment:
     task: str
     name: str
     keys: dict[str, str]  #: key (``KeyboardEvent.key``) -> response
-    #: ``file`` (under ``stimuli/``; ``pair``: the two files of a pair), ``imagename``,
-    #: ``category`` (the right answer), ``condition``
+    #: what every participant is shown (each plan shuffles this list): ``file`` (under ``stimuli/``;
+    #: ``pair``: the two files of a pair), ``imagename``, ``category`` (the right answer), ``condition``
     stimuli: list[dict[str, Any]]
     timing: dict[str, int]  #: ``fixation_ms``, ``presentation_ms``
     seed: int = 0
@@ -68,30 +68,19 @@ class Experiment:
 
     @classmethod
     def load(cls, folder: Path) -> Experiment:
-        return cls(**json.loads((folder / "experiment.json").read_text()))
-
-    def assigned(self) -> list[dict[str, Any]]:
-        """The stimuli every participant sees (in no particular order): all of a 2afc
-        experiment's; for categorise, each image once, its condition rotating over the
-        images from a start drawn by the seed, the same for every participant (so that
-        participants, and a classifier, are matched image by image in every condition)."""
-        stimuli = [dict(s) for s in self.stimuli]
-        if self.task != "categorise":
-            return stimuli
-        conditions = list(dict.fromkeys(s["condition"] for s in stimuli))
-        by_image: dict[str, dict[str, dict]] = {}
-        for s in stimuli:
-            by_image.setdefault(s["imagename"], {})[s["condition"]] = s
-        shift = int(np.random.default_rng(self.seed).integers(len(conditions)))
-        return [versions[conditions[(k + shift) % len(conditions)]] for k, versions in enumerate(by_image.values())]
+        experiment = cls(**json.loads((folder / "experiment.json").read_text()))
+        names = {s["imagename"] for s in experiment.stimuli}
+        if experiment.task == "categorise" and len(names) < len(experiment.stimuli):
+            # prepared before only the stimuli shown were kept: every image at every level
+            experiment.stimuli = _one_level_per_image(experiment.stimuli, experiment.seed)
+        return experiment
 
     def plan(self, participant: str) -> list[dict[str, Any]]:
-        """The participant's trials in order (``assigned`` shuffled per participant, with
+        """The participant's trials in order (``stimuli`` shuffled per participant, with
         attention checks): the stimuli's fields, ``trial`` (1-based), and for attention
         checks the key asked for (``expected``)."""
         rng = np.random.default_rng([self.seed, participant_seed(participant)])
-        chosen = self.assigned()
-        trials = [chosen[i] for i in rng.permutation(len(chosen))]
+        trials = [dict(self.stimuli[i]) for i in rng.permutation(len(self.stimuli))]
         if self.attention_every > 0:
             keys = list(self.keys)
             with_checks = []
@@ -108,6 +97,21 @@ class Experiment:
 
 def participant_seed(participant: str) -> int:
     return int.from_bytes(hashlib.sha256(participant.encode()).digest()[:8], "little")
+
+
+def rotation_start(seed: int, levels: int) -> int:
+    """Categorise: image ``k`` is shown at level ``(k + rotation_start) % levels``."""
+    return int(np.random.default_rng(seed).integers(levels))
+
+
+def _one_level_per_image(stimuli: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Of stimuli holding every image at every level, the version of each image shown."""
+    levels = list(dict.fromkeys(s["condition"] for s in stimuli))
+    versions: dict[str, dict[str, dict[str, Any]]] = {}
+    for s in stimuli:
+        versions.setdefault(s["imagename"], {})[s["condition"]] = s
+    start = rotation_start(seed, len(levels))
+    return [by_level[levels[(k + start) % len(levels)]] for k, by_level in enumerate(versions.values())]
 
 
 def _write_png(image: torch.Tensor, path: Path) -> None:
@@ -158,7 +162,7 @@ def build_2afc(sets: Sequence[tuple[str, str | os.PathLike]], folder: Path, *, p
 
 def build_categorise(source: str | os.PathLike, folder: Path, *, distortions: Sequence[str] | None, seed: int,
                      attention_every: int, timing: dict[str, int], size: int | None = None) -> Experiment:  # fmt: skip
-    """A labelled set through the probe's distortions, one PNG per image and condition."""
+    """A labelled set through the probe's distortions: one PNG per image, at the level it is shown."""
     labelled = load_labelled(source, size=size)
     if len(labelled.class_names) > 26:
         raise FreqprobeError(f"{len(labelled.class_names)} classes; the keyboard offers 26 letters")
@@ -168,14 +172,19 @@ def build_categorise(source: str | os.PathLike, folder: Path, *, distortions: Se
                              "serve one folder per distortion")
     images = labelled.images.float("cpu")
     index = torch.arange(len(images))
-    stimuli = []
-    for condition in conditions:
-        condition.fit([(index, images)])
-        distorted = condition(images, index)
-        for i, (name, category) in enumerate(zip(labelled.images.names, labelled.categories)):
+    level = (index + rotation_start(seed, len(conditions))) % len(conditions)
+    stimuli: list[dict[str, Any]] = [{} for _ in range(len(images))]  # in image order, as plans draw them
+    for c, condition in enumerate(conditions):
+        shown = index[level == c]
+        if len(shown) == 0:
+            continue
+        condition.fit([(index, images)])  # on the whole set, as the probe fits it
+        for i, image in zip(shown.tolist(), condition(images[shown], shown)):  # random distortions keyed by index
+            name = labelled.images.names[i]
             file = f"{condition.distortion}/{condition.label}/{Path(name).with_suffix('.png').as_posix()}"
-            _write_png(distorted[i], folder / "stimuli" / file)
-            stimuli.append({"file": file, "imagename": name, "category": category, "condition": condition.label})
+            _write_png(image, folder / "stimuli" / file)
+            stimuli[i] = {"file": file, "imagename": name, "category": labelled.categories[i],
+                          "condition": condition.label}  # fmt: skip
     keys = dict(zip(string.ascii_lowercase, labelled.class_names))
     name = conditions[0].distortion
     return Experiment("categorise", name, keys, stimuli, timing, seed, attention_every, "Which category?")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FreqprobeError
+from ..validation import check_int
 from .experiment import TASKS, Experiment, build_2afc, build_categorise
 from .server import PsychophysicsServer
 
@@ -28,16 +29,18 @@ def prepare(
     seed: int = 0,
     model: Any = None,
     label_map: str | None = None,
+    batch_size: int = 128,
 ) -> Experiment:
     """Write an experiment's stimuli and ``experiment.json`` into ``out`` (see
     ``freqprobe.humans.experiment``), or reuse them when ``out`` holds the same experiment
     (so sessions resume); with ``model``, its answers to the same stimuli (``classifier.csv``;
-    ``label_map`` as ``fp.probe`` takes it)."""
+    ``label_map`` as ``fp.probe`` takes it; ``batch_size`` images per forward pass)."""
     out = Path(out)
     if task not in TASKS:
         raise FreqprobeError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
     if fixation_ms < 0 or presentation_ms <= 0:
         raise FreqprobeError("fixation_ms must be >= 0 and presentation_ms > 0")
+    check_int(batch_size, "batch_size", 1)
     request = {"task": task, "sets": [[n, str(p)] for n, p in sets], "pairs": pairs, "trials": trials,
                "distortions": list(distortions or []), "fixation_ms": fixation_ms,
                "presentation_ms": presentation_ms, "attention_every": attention_every, "size": size,
@@ -59,7 +62,7 @@ def prepare(
     if model is not None:
         from .classifier import classifier_trials
 
-        classifier_trials(out, model, label_map)
+        classifier_trials(out, model, label_map, batch_size=batch_size)
     from ..io import atomic_path
 
     with atomic_path(out / "request.json") as partial:

@@ -3,7 +3,7 @@
 Routes: ``GET /`` (the page), ``GET /stimuli/<file>`` (a stimulus PNG, only from the run
 folder's ``stimuli``), ``POST /api/start`` (``participant``), ``POST /api/respond``
 (``participant, token, trial, key, rt_ms``), ``POST /api/heartbeat``. A refusal is HTTP
-409 with ``{"error": reason}``.
+409 with ``{"error": reason}``; a response that could not be written (a full disk) 500.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class PsychophysicsServer(ThreadingHTTPServer):
         self.folder = Path(folder)
         self.experiment = Experiment.load(self.folder)
         self.sessions = Sessions(self.folder, self.experiment, lease_s)
+        self.summary_lock = threading.Lock()  # sessions finishing together: the last summary written sees both
         config = {"keys": self.experiment.keys, "timing": self.experiment.timing,
                   "heartbeat_ms": int(1000 * lease_s / 3)}  # fmt: skip
         self.page = render_page(self.experiment.name, self.experiment.question, config)
@@ -93,8 +94,6 @@ class Handler(BaseHTTPRequestHandler):
                 reply = sessions.start(participant)
             elif self.path == "/api/respond":
                 reply = sessions.respond(participant, token, int(body["trial"]), str(body["key"]), float(body["rt_ms"]))
-                if reply["finished"]:
-                    write_summary(self.server.folder)
             elif self.path == "/api/heartbeat":
                 sessions.heartbeat(participant, token)
                 reply = {}
@@ -107,4 +106,12 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError) as err:
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad request: {err}"})
             return
+        except OSError as err:  # e.g. a full disk: the table is as it was, the trial can be answered again
+            reason = err.strerror or type(err).__name__
+            message = f"the trial table cannot be written ({reason}); tell the experimenter"
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
+            return
+        if reply.get("finished"):
+            with self.server.summary_lock:
+                write_summary(self.server.folder)
         self._json(HTTPStatus.OK, reply)

@@ -2,9 +2,10 @@
 
 Each participant's responses go to ``<experiment>_<id>_session_1.csv`` in model-vs-human's
 raw-data format (``subj, session, trial, rt, object_response, category, condition,
-imagename``; ``rt`` in seconds), rewritten atomically after every response, so a closed
-tab loses at most the trial on screen. A session resumes at the first unanswered trial of
-the participant's plan. An id is held by one page at a time: while a page holding it has
+imagename``; ``rt`` in seconds), one record appended and ``fsync``-ed per response
+(``trial_table``), so a closed tab loses at most the trial on screen and a crash at most
+the record being written. A session resumes at the first unanswered trial of the
+participant's plan. An id is held by one page at a time: while a page holding it has
 been heard from within ``lease_s`` seconds, a second start with that id is refused; an id
 whose plan is complete is refused too.
 """
@@ -18,13 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..errors import FreqprobeError
-from ..io import atomic_path
 from .experiment import Experiment
+from .trial_table import COLUMNS, append_trial, recover
 
-COLUMNS = ("subj", "session", "trial", "rt", "object_response", "category", "condition", "imagename")
+__all__ = ["COLUMNS", "Refused", "Sessions"]
+
 PARTICIPANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -39,15 +39,12 @@ class Sessions:
         self.folder, self.experiment, self.lease_s = folder, experiment, lease_s
         self.lock = threading.Lock()
         self.holders: dict[str, tuple[str, float]] = {}  # participant -> (token, last heard)
+        #: a started participant's plan and responses recorded, so a response costs the same at any trial
+        self.plans: dict[str, list[dict[str, Any]]] = {}
+        self.done: dict[str, int] = {}
 
     def table_path(self, participant: str) -> Path:
         return self.folder / f"{self.experiment.name}_{participant}_session_1.csv"
-
-    def answered(self, participant: str) -> pd.DataFrame:
-        path = self.table_path(participant)
-        if not path.exists():
-            return pd.DataFrame(columns=COLUMNS)
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
 
     def start(self, participant: str) -> dict[str, Any]:
         """A token and the participant's remaining trials; raises ``Refused``."""
@@ -57,12 +54,13 @@ class Sessions:
             holder = self.holders.get(participant)
             if holder is not None and time.monotonic() - holder[1] < self.lease_s:
                 raise Refused(f"participant {participant} is already taking part on another page")
-            plan = self.experiment.plan(participant)
-            done = len(self.answered(participant))
+            plan = self.plans.get(participant) or self.experiment.plan(participant)
+            done = recover(self.table_path(participant))  # the table on disk, a torn last record cut off
             if done >= len(plan):
                 raise Refused(f"participant {participant} has completed this experiment")
             token = secrets.token_hex(16)
             self.holders[participant] = (token, time.monotonic())
+            self.plans[participant], self.done[participant] = plan, done
         return {"token": token, "participant": participant, "done": done, "total": len(plan),
                 "trials": [_public(trial) for trial in plan[done:]]}  # fmt: skip
 
@@ -77,12 +75,11 @@ class Sessions:
             self._check(participant, token)
 
     def respond(self, participant: str, token: str, trial: int, key: str, rt_ms: float) -> dict[str, Any]:
-        """Record the response to the next trial (others refused), atomically."""
+        """Record the response to the next trial (others refused), durably, by appending it."""
         with self.lock:
             self._check(participant, token)
-            plan = self.experiment.plan(participant)
-            answered = self.answered(participant)
-            expected = len(answered) + 1
+            plan = self.plans[participant]
+            expected = self.done[participant] + 1
             if trial != expected or trial > len(plan):
                 raise Refused(f"trial {trial} is not the next one ({expected})")
             entry = plan[trial - 1]
@@ -90,14 +87,13 @@ class Sessions:
                 response = self.experiment.keys.get(key, key)
             else:
                 response = self.experiment.keys.get(key, "na")
-            row = {"subj": participant, "session": "1", "trial": str(trial), "rt": f"{rt_ms / 1000:.4f}",
-                   "object_response": response, "category": entry["category"], "condition": entry["condition"],
-                   "imagename": entry["imagename"]}  # fmt: skip
-            table = pd.concat([answered, pd.DataFrame([row])], ignore_index=True)[list(COLUMNS)]
-            with atomic_path(self.table_path(participant)) as partial:
-                table.to_csv(partial, index=False)
+            record = [participant, "1", str(trial), f"{rt_ms / 1000:.4f}", response, entry["category"],
+                      entry["condition"], entry["imagename"]]  # fmt: skip
+            append_trial(self.table_path(participant), record)
+            self.done[participant] = trial
             if trial == len(plan):
-                self.holders.pop(participant, None)
+                for held in (self.holders, self.plans, self.done):
+                    held.pop(participant, None)
         return {"recorded": trial, "finished": trial == len(plan)}
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from ..io import write_table
 from ..stats.accuracy import wilson_interval
 from .experiment import ATTENTION, Experiment
+from .trial_table import read_trials
 
 COLUMNS = ("observer", "kind", "n_trials", "accuracy", "ci_low", "ci_high", "attention_passed", "attention_checks")
 
@@ -24,8 +25,8 @@ def summary_table(folder: str | Path) -> pd.DataFrame:
     accuracy over the real trials (attention checks apart) with its 95 % Wilson interval."""
     folder = Path(folder)
     experiment = Experiment.load(folder)
-    tables = [(pd.read_csv(path, dtype=str, keep_default_na=False), "human")
-              for path in session_tables(folder, experiment)]  # fmt: skip
+    # a table being appended to (another session) may end in a record not yet complete: left out
+    tables = [(read_trials(path), "human") for path in session_tables(folder, experiment)]
     if (folder / "classifier.csv").exists():
         tables.append((pd.read_csv(folder / "classifier.csv", dtype=str, keep_default_na=False), "model"))
     rows = []

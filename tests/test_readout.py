@@ -1,0 +1,132 @@
+"""The default recipe's spectral read-out: a cross-fitted logistic regression on the linear
+second opinion's features, whose held-out logits the network is trained on top of."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import freqprobe as fp
+from freqprobe.data.demo import demo_photos, random_crops
+from freqprobe.models import build_classifier
+from freqprobe.models.spectral import SpectralReadout, fit_gain, fit_logistic, spectral_features, stratified_folds
+from freqprobe.training import FilteredImages, LinearProbe, Recipe, train_classifier
+from freqprobe.training.data import LabelledImages
+from freqprobe.training.recipe import RECIPES
+from freqprobe.transforms import transform
+
+QUICK = Recipe(epochs=2, min_steps=10)
+
+
+def informative_features(n: int = 240, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two classes; feature 0 is the label plus noise, the other 19 are noise."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    features = torch.randn(n, 20, generator=generator)
+    features[:, 0] += 1.5 * labels
+    return features, labels
+
+
+def test_folds_are_stratified_and_reproducible() -> None:
+    labels = torch.tensor([0] * 13 + [1] * 7 + [2] * 9)
+    fold = stratified_folds(labels, 3, seed=5)
+    for k in range(3):
+        counts = torch.bincount(labels[fold == k], minlength=3)
+        assert torch.all((counts - torch.tensor([13, 7, 9]) / 3).abs() < 1)  # each class dealt out evenly
+    assert torch.equal(fold, stratified_folds(labels, 3, seed=5))
+    assert not torch.equal(fold, stratified_folds(labels, 3, seed=6))
+
+
+def test_held_out_logits_are_honest_where_the_full_fit_overfits() -> None:
+    """200 noise features for 240 images: the full fit separates its own training images,
+    the held-out logits stay at chance (and the gain near 0)."""
+    noise = torch.randn(240, 200, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(240) % 2
+    readout = SpectralReadout(200, 2)
+    held_out = readout.fit(noise, labels, seed=0)
+    z = (noise - readout.mean) / readout.std
+    assert ((z @ readout.weight + readout.bias).argmax(1) == labels).float().mean() > 0.95
+    raw = held_out / readout.gain if readout.gain > 0 else held_out
+    assert (raw.argmax(1) == labels).float().mean() < 0.62
+    assert float(readout.gain) < 0.2
+
+
+def test_held_out_logits_are_fits_on_the_other_folds() -> None:
+    features, labels = informative_features()
+    readout = SpectralReadout(20, 2)
+    held_out = readout.fit(features, labels, seed=0)
+    z = (features - features.mean(0)) / features.std(0)
+    fold = stratified_folds(labels, 4, 0)
+    weight, bias = fit_logistic(z[fold != 2], labels[fold != 2], 2)
+    torch.testing.assert_close(held_out[fold == 2], readout.gain * (z[fold == 2] @ weight + bias))
+
+
+def test_the_gain_minimises_the_held_out_loss_and_vanishes_without_evidence() -> None:
+    features, labels = informative_features()
+    logits = SpectralReadout(20, 2).fit(features, labels, 0)
+    raw = logits / fit_gain(logits, labels)  # any scale: the optimum of g * raw
+    gain = fit_gain(raw, labels)
+    # first-order condition of the 1-D convex problem: d/dg mean CE(g * raw) = 0
+    derivative = ((torch.softmax(gain * raw, 1) - F.one_hot(labels, 2)) * raw).sum(1).mean()
+    assert abs(float(derivative)) < 1e-4 and 0.3 < float(gain) < 3
+
+
+def test_the_readout_is_the_linear_second_opinion_scaled() -> None:
+    """Fitted on the training images, the read-out's weights are the linear probe's; in the
+    classifier its logits are added to the network's."""
+    x = torch.rand(40, 3, 32, 32) * 255
+    labels = torch.arange(40) % 2
+    x[labels == 1, :, :, ::2] += 4  # a column pattern: the spectral features see it
+    model = build_classifier("fast", 2, (3, 32, 32), whiten=True, readout=True)
+    held_out = model.fit_readout([(x, labels)], seed=0)
+    probe = LinearProbe().fit([(x, labels)], 2)
+    torch.testing.assert_close(model.readout.weight, probe.weight)
+    torch.testing.assert_close(model.readout.bias, probe.bias)
+    model.eval()
+    z = (spectral_features(x) - probe.mean) / probe.std
+    torch.testing.assert_close(model(x) - model.net(model.standardize(x)), model.readout.gain * (z @ probe.weight + probe.bias))
+    torch.testing.assert_close(model(x, held_out) - model.net(model.standardize(x)), held_out)
+    assert build_classifier("fast", 2, (192, 4, 4), whiten=True, readout=True).readout is None  # not on repr:dct8
+    assert build_classifier("fast", 2, (3, 32, 32), whiten=True).readout is None
+
+
+def test_training_uses_the_held_out_logits_never_the_readouts_own(monkeypatch) -> None:
+    real, fake = fp.demo_sets(n=40, size=32)
+    images = LabelledImages([real.images, fake.images], torch.tensor([0] * 40 + [1] * 40),
+                            torch.cat([torch.arange(40)] * 2), torch.tensor([0] * 40 + [1] * 40))  # fmt: skip
+    view = FilteredImages(images, transform("original"), torch.device("cpu"))
+    model = build_classifier("fast", 2, (3, 32, 32), whiten=True, readout=True)
+    given = []
+    original = type(model).forward
+    monkeypatch.setattr(type(model), "forward", lambda self, x, readout_logits=None: given.append(
+        readout_logits is not None and self.training) or original(self, x, readout_logits))  # fmt: skip
+    train_classifier(model, view, QUICK, seed=0, device=torch.device("cpu"))
+    steps = QUICK.schedule(80)[1] * math.ceil(80 / QUICK.schedule(80)[0])
+    assert given[:steps] == [True] * steps and not any(given[steps:])  # then: BatchNorm recalibration
+
+
+def test_recipes_are_named_by_their_stems() -> None:
+    assert RECIPES["whitened"].readout and RECIPES["whitened"].whiten
+    assert [RECIPES[n].label for n in RECIPES] == ["whitened", "spatial", "plain"]
+    assert Recipe(readout=False, epochs=3).label == "spatial,epochs=3"
+    assert Recipe(whiten=False).label == "plain,readout=True"
+
+
+@pytest.mark.filterwarnings("ignore:the network misses")
+def test_the_default_finds_a_low_frequency_sinusoid_in_photos_that_the_network_alone_misses() -> None:
+    """(0, 0.125) cycles/px, 3 grey levels, on 32 px photo crops: where photos have most power
+    and the convolutions alone are at chance (docs/limits.md)."""
+    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    phases = torch.rand(500, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
+    wave = 3.0 * torch.cos(2 * math.pi * 0.125 * xx + phases[:, None, None, None])
+    crops = random_crops(demo_photos(), 500, 32, 2)
+    real = fp.ImageSet(random_crops(demo_photos(), 500, 32, 1))
+    fake = fp.ImageSet((crops + wave).round().clamp(0, 255).to(torch.uint8))
+    table = fp.ablate(real, fake, ["original"], seeds=1, recipe=["whitened", "spatial"], null=False, progress=False).table
+    rows = table.set_index("recipe")
+    assert rows.loc["whitened", "ci_low"] > 0.6
+    assert rows.loc["whitened", "accuracy"] - rows.loc["spatial", "accuracy"] > 0.1
+    assert rows.loc["whitened", "accuracy"] > rows.loc["whitened", "linear_accuracy"] - 0.1  # 0.68 vs 0.755 measured
