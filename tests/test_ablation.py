@@ -53,7 +53,7 @@ def test_a_high_frequency_difference_survives_high_pass_and_vanishes_under_low_p
 
 
 def test_a_low_frequency_difference_survives_low_pass_and_vanishes_under_high_pass() -> None:
-    real, fake = sets(fy=0.0, fx=1 / 32, amplitude=0.08)
+    real, fake = sets(fy=0.0, fx=1 / 32, amplitude=0.1)
     result = fp.ablate(real, fake, ["lowpass:0.1", "highpass:0.2"], seeds=1, recipe=FAST, progress=False, null=False)
     assert accuracy(result, "lowpass:0.1")["accuracy"] > 0.9
     high = accuracy(result, "highpass:0.2")

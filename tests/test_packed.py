@@ -74,8 +74,9 @@ def test_packed_logits_and_gradients_are_each_models_own_in_float64(model: str) 
             torch.testing.assert_close(params[name].grad[g], parameter.grad, rtol=1e-9, atol=1e-12, msg=name)
 
 
-def test_a_packed_study_gives_the_sequential_results_with_the_same_run_keys() -> None:
-    real, fake = sets()
+@pytest.mark.parametrize("n", [64, 100], ids=["boosted", "weighed"])  # 100: the network is weighed (stacking.py)
+def test_a_packed_study_gives_the_sequential_results_with_the_same_run_keys(n: int) -> None:
+    real, fake = sets(n)
     kwargs = dict(variants=["original", "highpass:0.2"], seeds=2, recipe=FAST, progress=False)
     sequential = fp.ablate(real, fake, **kwargs)
     packed = fp.ablate(real, fake, executor=LocalExecutor(CPU, pack=True), **kwargs)
@@ -87,6 +88,9 @@ def test_a_packed_study_gives_the_sequential_results_with_the_same_run_keys() ->
         packed.table.drop(columns=["accuracy", "ci_low", "ci_high", "p_value", "auc"]),
         sequential.table.drop(columns=["accuracy", "ci_low", "ci_high", "p_value", "auc"]),
     )
+    gains = [[float(study.store.model(run, CPU).readout.network_gain) for run in study.table["run"]]
+             for study in (packed, sequential)]  # fmt: skip
+    assert gains[0] == pytest.approx(gains[1], rel=1e-4, abs=1e-6)
 
 
 def recorded_packs(monkeypatch) -> list[int]:

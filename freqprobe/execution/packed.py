@@ -5,7 +5,7 @@ input shape are stacked with ``torch.func.stack_module_state`` and trained with 
 ``vmap``-ed ``functional_call`` per step (on a GPU, convolutions become grouped ones).
 Each model keeps everything of its own: its initialisation (built from its seed), its
 input standardisation, whitening stem and spectral read-out with its held-out logits
-(fitted on its own variant's training images), its seed's batch order, its variant's inputs, and its BatchNorm recalibration, done after
+(fitted on its own variant's training images), its seed's batch order and weighing images, its variant's inputs, and its BatchNorm recalibration, done after
 training on its own. The loss is the sum of the models' mean losses, so each model's
 gradient is its own; AdamW and the one-cycle schedule act element by element, so the
 stacked optimizer is each model's optimizer. During training BatchNorm uses batch
@@ -25,6 +25,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from ..models import Classifier
+from ..training.stacking import Stacking, plan_stacking, weigh_network
 from ..training.trainer import FilteredImages, non_finite_loss, recalibrate_batchnorm, shuffled_batches
 from .jobs import Job, naming, new_model, new_record, trained_on
 from .memory import PackTooLarge, counting_saved_bytes, parameter_bytes
@@ -52,14 +53,15 @@ def train_pack(
             share) than ``budget``.
     """
     start = time.perf_counter()
-    recipe, n = jobs[0].spec.recipe, len(images[0])
+    recipe = jobs[0].spec.recipe
     shape = images[0].transform.output_shape((3, *jobs[0].task.train.image_size))
-    models, held_out = [], []
+    models, stackings = [], []
     for job, view in zip(jobs, images):
         model = new_model(job, shape).to(device)
         model.fit_input(lambda view=view: (x for x, _ in view.batches(1024)))
-        held_out.append(model.fit_readout(view.batches(1024), job.spec.seed))
+        stackings.append(plan_stacking(model, view.batches(1024), view.label, job.spec.seed))
         models.append(model)
+    n = len(stackings[0].fit)  # the same for every job of a task: the split depends on the labels only
     params, buffers = stack_module_state(models)
     forward = vmap(packed_forward(models[0]))
     batch_size, epochs = recipe.schedule(n)
@@ -76,8 +78,9 @@ def train_pack(
     first = True
     finite = torch.ones(len(jobs), dtype=torch.bool, device=device)  # per model, checked once an epoch
     for epoch in range(epochs):
-        for positions in zip(*(shuffled_batches(n, batch_size, order) for order in orders)):
-            x, label, readout = _stacked_batch(images, positions, held_out)
+        for batches in zip(*(shuffled_batches(n, batch_size, order) for order in orders)):
+            positions = [stacking.fit[batch] for stacking, batch in zip(stackings, batches)]
+            x, label, readout = _stacked_batch(images, positions, stackings)
             with counting_saved_bytes() if first and budget is not None else contextlib.nullcontext() as saved:
                 with autocast(device):
                     logits = forward(params, buffers, x, readout)
@@ -96,11 +99,13 @@ def train_pack(
     seconds = (time.perf_counter() - start) / len(jobs)
     precision = "bf16 autocast" if device.type == "cuda" else "float32"
     out = []
-    for g, (job, model, view, order) in enumerate(zip(jobs, models, images, orders)):
+    for g, (job, model, view, order, stacking) in enumerate(zip(jobs, models, images, orders, stackings)):
         with torch.no_grad():
             for name, parameter in model.named_parameters():
                 parameter.copy_(params[name][g])
-        recalibrate_batchnorm(model, (view.batch(p)[0] for p in shuffled_batches(n, batch_size, order)))
+        batches = shuffled_batches(n, batch_size, order)
+        recalibrate_batchnorm(model, (view.batch(stacking.fit[b])[0] for b in batches))
+        weigh_network(model, view, stacking)
         where = trained_on(device) + (f", {precision}" if precision != "float32" else "")  # a resume must not mix them
         record = new_record(job, shape, seconds, trained_on=where, packed=len(jobs), precision=precision)
         out.append((model.eval(), record))
@@ -126,10 +131,12 @@ def packed_forward(model: nn.Module):
 
 
 def _stacked_batch(
-    images: list[FilteredImages], positions, held_out: list[torch.Tensor | None]
+    images: list[FilteredImages], positions: list[torch.Tensor], stackings: list[Stacking]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``(G, B, C, H, W)`` inputs, ``(G, B)`` labels and ``(G, B, K)`` held-out read-out
     logits (``None`` without a read-out): each model's batch of its own variant."""
     batches = [view.batch(p) for view, p in zip(images, positions)]
-    readout = None if held_out[0] is None else torch.stack([h[p.to(h.device)] for h, p in zip(held_out, positions)])
+    readout = None
+    if stackings[0].readout is not None:
+        readout = torch.stack([s.readout_logits(p) for s, p in zip(stackings, positions)])
     return torch.stack([x for x, _ in batches]), torch.stack([label for _, label in batches]), readout

@@ -42,8 +42,9 @@ MODELS: dict[str, Callable[[int, Shape, bool], nn.Module]] = {
 
 
 class Classifier(nn.Module):
-    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation,
-    plus the logits of a fitted ``SpectralReadout`` of ``x`` when it has one (``readout``).
+    """``net((x - mean) / std)``: a network behind a fitted per-channel standardisation;
+    with a fitted ``SpectralReadout`` (``readout``), its ``network_gain`` times that plus the
+    read-out's logits of ``x``.
 
     ``class_names`` names the outputs in order when they are known (a study's classes, the
     real set first); ``fp.probe`` and ``fp.attribute`` read it.
@@ -100,7 +101,7 @@ class Classifier(nn.Module):
         logits = self.net(self.standardize(x))
         if self.readout is None:
             return logits
-        return logits + (self.readout(x) if readout_logits is None else readout_logits)
+        return self.readout.network_gain * logits + (self.readout(x) if readout_logits is None else readout_logits)
 
 
 def build_classifier(

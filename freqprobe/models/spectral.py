@@ -93,15 +93,15 @@ def stratified_folds(labels: Tensor, folds: int, seed: int) -> Tensor:
     return fold
 
 
-def fit_gain(logits: Tensor, labels: Tensor) -> Tensor:
-    """The scale ``g >= 0`` minimising the mean cross-entropy of ``g * logits`` (held-out
-    logits: ``g`` near 0 when they carry nothing, below 1 when they are over-confident)."""
+def fit_gain(logits: Tensor, labels: Tensor, offset: Tensor | float = 0.0) -> Tensor:
+    """The scale ``g >= 0`` minimising the mean cross-entropy of ``g * logits + offset``
+    (held-out logits: ``g`` near 0 when they carry nothing, below 1 when over-confident)."""
     gain = torch.ones((), requires_grad=True)
     optimizer = torch.optim.LBFGS([gain], lr=1, max_iter=100, tolerance_grad=1e-9, line_search_fn="strong_wolfe")
 
     def closure() -> Tensor:
         optimizer.zero_grad()
-        loss = F.cross_entropy(gain * logits, labels)
+        loss = F.cross_entropy(gain * logits + offset, labels)
         loss.backward()
         return loss
 
@@ -113,13 +113,14 @@ def fit_gain(logits: Tensor, labels: Tensor) -> Tensor:
 class SpectralReadout(nn.Module):
     """``gain * (standardised spectral_features(x) @ weight + bias)``: a logistic regression
     on the linear second opinion's features, fitted in closed form (not trained), whose
-    logits are added to a network's.
+    logits are added to a network's (scaled by ``network_gain``).
 
     ``fit`` fits it on the training images and returns its *held-out* logits for them (each
     from a fit on the other folds): the network is trained on top of those, so it learns
     what the read-out does not explain, against honest logits, never its over-fit ones.
     ``gain`` calibrates the held-out logits (near 0 when the features carry nothing, so the
-    network is then trained and scored as it is alone).
+    network is then trained and scored as it is alone); ``network_gain`` (1 in training)
+    is set after training on images the network did not see (``training/stacking.py``).
     """
 
     def __init__(self, num_features: int, num_classes: int) -> None:
@@ -129,6 +130,7 @@ class SpectralReadout(nn.Module):
         self.register_buffer("weight", torch.zeros(num_features, num_classes))
         self.register_buffer("bias", torch.zeros(num_classes))
         self.register_buffer("gain", torch.zeros(()))
+        self.register_buffer("network_gain", torch.ones(()))
 
     @torch.no_grad()
     def fit(self, features: Tensor, labels: Tensor, seed: int) -> Tensor:

@@ -15,6 +15,7 @@ from ..models import Classifier
 from ..transforms import Transform
 from .data import LabelledImages
 from .recipe import Recipe
+from .stacking import plan_stacking, weigh_network
 
 #: A filtered training set up to this size (float32) is computed once and kept on the
 #: device; a larger one (50k images of 256 px, say) is filtered batch by batch.
@@ -73,20 +74,22 @@ def train_classifier(
     """Train ``model`` on the filtered training ``images``; returns it in eval mode.
 
     The input standardisation (and whitening stem) is fitted on the training inputs first,
-    then the spectral read-out, if the model has one: the network is trained on the sum of
-    its logits and the read-out's held-out ones. The batch order (and the read-out's folds)
-    come from ``seed``; the caller seeds the initialisation. Model and batches are
-    channels-last (about 1.6x faster convolutions on CPU, and the layout tensor cores want).
+    then the spectral read-out, if the model has one: the network is then trained on the
+    sum of its logits and the read-out's held-out ones, and weighed on training images it
+    did not see (``stacking.py``). The batch order (and the read-out's folds) come from
+    ``seed``; the caller seeds the initialisation. Model and batches are channels-last
+    (about 1.6x faster convolutions on CPU, and the layout tensor cores want).
     """
     model.to(device, memory_format=torch.channels_last)
     model.fit_input(lambda: (x for x, _ in images.batches(1024)))
-    held_out = model.fit_readout(images.batches(1024), seed)
-    batch_size, epochs = recipe.schedule(len(images))
+    stacking = plan_stacking(model, images.batches(1024), images.label, seed)
+    n = len(stacking.fit)
+    batch_size, epochs = recipe.schedule(n)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=recipe.lr,
-        total_steps=epochs * math.ceil(len(images) / batch_size),
+        total_steps=epochs * math.ceil(n / batch_size),
         pct_start=recipe.warmup,
         anneal_strategy="linear",
     )
@@ -94,10 +97,11 @@ def train_classifier(
     finite = torch.ones((), dtype=torch.bool, device=device)  # checked once an epoch: no sync per step
     model.train()
     for epoch in tqdm(range(epochs), desc="epochs", leave=False, disable=None if progress else True):
-        for positions in shuffled_batches(len(images), batch_size, order):
+        for batch in shuffled_batches(n, batch_size, order):
+            positions = stacking.fit[batch]
             x, label = images.batch(positions)
-            readout = None if held_out is None else held_out[positions.to(held_out.device)]
-            loss = F.cross_entropy(model(x, readout), label, label_smoothing=recipe.label_smoothing)
+            logits = model(x, stacking.readout_logits(positions))
+            loss = F.cross_entropy(logits, label, label_smoothing=recipe.label_smoothing)
             finite &= torch.isfinite(loss.detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -105,7 +109,8 @@ def train_classifier(
             schedule.step()
         if not bool(finite):
             raise non_finite_loss(epoch, epochs)
-    recalibrate_batchnorm(model, (images.batch(p)[0] for p in shuffled_batches(len(images), batch_size, order)))
+    recalibrate_batchnorm(model, (images.batch(stacking.fit[b])[0] for b in shuffled_batches(n, batch_size, order)))
+    weigh_network(model, images, stacking)
     return model.eval()
 
 
