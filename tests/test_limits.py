@@ -223,6 +223,17 @@ def test_an_audiogram_of_another_set_states_nothing(noise_audiogram) -> None:
     assert "detection_limit" not in result.table
 
 
+def test_an_audiogram_of_another_freqprobe_version_states_nothing(noise_audiogram) -> None:
+    """0.3 added the spectral read-out to the default recipe: an older audiogram of "whitened"
+    measured another network under the same label."""
+    real, limits = noise_audiogram
+    older = DetectionLimits(limits.table, limits.evaluations, {**limits.settings, "version": "0.2.0"})
+    with pytest.warns(UserWarning, match="freqprobe 0.2.0"):
+        result = fp.ablate(real, white_noise_set(200, seed=9), ["original"], seeds=1, recipe=QUICK, limits=older,
+                           null=False, progress=False)  # fmt: skip
+    assert "detection_limit" not in result.table
+
+
 def test_limits_command_writes_the_audiogram_and_rejects_bad_input(tmp_path, capsys) -> None:
     from freqprobe.cli import main
     from freqprobe.io import write_samples_npz

@@ -74,7 +74,7 @@ def test_packed_logits_and_gradients_are_each_models_own_in_float64(model: str) 
             torch.testing.assert_close(params[name].grad[g], parameter.grad, rtol=1e-9, atol=1e-12, msg=name)
 
 
-@pytest.mark.parametrize("n", [64, 100], ids=["boosted", "weighed"])  # 100: the network is weighed (stacking.py)
+@pytest.mark.parametrize("n", [64, 330], ids=["boosted", "weighed"])  # 330: the network is weighed (stacking.py)
 def test_a_packed_study_gives_the_sequential_results_with_the_same_run_keys(n: int) -> None:
     real, fake = sets(n)
     kwargs = dict(variants=["original", "highpass:0.2"], seeds=2, recipe=FAST, progress=False)

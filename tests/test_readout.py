@@ -111,12 +111,12 @@ def test_training_uses_the_held_out_logits_never_the_readouts_own(monkeypatch) -
 
 def test_the_weighing_images_are_an_eighth_of_each_class_and_never_trained_on(monkeypatch) -> None:
     model = build_classifier("fast", 2, (3, 16, 16), whiten=True, readout=True)
-    labels = torch.tensor([0] * 96 + [1] * 160)
-    x = torch.rand(256, 3, 16, 16) * 255
+    labels = torch.tensor([0] * 256 + [1] * 320)
+    x = torch.rand(576, 3, 16, 16) * 255
     stacking = plan_stacking(model, [(x, labels)], labels, seed=0)
-    assert torch.equal(torch.bincount(labels[stacking.weighing]), torch.tensor([12, 20]))
-    assert sorted(torch.cat([stacking.fit, stacking.weighing]).tolist()) == list(range(256))
-    assert stacking.readout.shape == (256, 2)
+    assert torch.equal(torch.bincount(labels[stacking.weighing]), torch.tensor([32, 40]))
+    assert sorted(torch.cat([stacking.fit, stacking.weighing]).tolist()) == list(range(576))
+    assert stacking.readout.shape == (576, 2)
     small = torch.tensor([0] * (8 * MIN_PER_CLASS - 1) + [1] * 100)
     assert len(plan_stacking(model, [(torch.rand(len(small), 3, 16, 16), small)], small, 0).weighing) == 0
     spatial = build_classifier("fast", 2, (3, 16, 16), whiten=True)
@@ -126,9 +126,9 @@ def test_the_weighing_images_are_an_eighth_of_each_class_and_never_trained_on(mo
                              many, 0).weighing  # fmt: skip
     assert len(weighing) <= WEIGHING_MAX and len(weighing) == 40_000 // 20
 
-    real, fake = fp.demo_sets(n=80, size=16)
-    images = LabelledImages([real.images, fake.images], torch.tensor([0] * 80 + [1] * 80),
-                            torch.cat([torch.arange(80)] * 2), torch.tensor([0] * 80 + [1] * 80))  # fmt: skip
+    real, fake = fp.demo_sets(n=256, size=16)
+    images = LabelledImages([real.images, fake.images], torch.tensor([0] * 256 + [1] * 256),
+                            torch.cat([torch.arange(256)] * 2), torch.tensor([0] * 256 + [1] * 256))  # fmt: skip
     view = FilteredImages(images, transform("original"), torch.device("cpu"))
     seen = []
     original_batch = FilteredImages.batch
@@ -136,22 +136,22 @@ def test_the_weighing_images_are_an_eighth_of_each_class_and_never_trained_on(mo
     model = build_classifier("fast", 2, (3, 16, 16), whiten=True, readout=True)
     train_classifier(model, view, QUICK, seed=0, device=torch.device("cpu"))
     weighing = set(plan_stacking(model, view.batches(1024), view.label, 0).weighing.tolist())
-    assert len(weighing) == 20
-    # all 160 at once: the standardisation, whitening and read-out fits (the read-out's own folds)
-    trained = [set(p.tolist()) for p in seen if len(p) < 160 and not set(p.tolist()) <= weighing]
+    assert len(weighing) == 64
+    # all 512 at once: the standardisation, whitening and read-out fits (the read-out's own folds)
+    trained = [set(p.tolist()) for p in seen if len(p) < 512 and not set(p.tolist()) <= weighing]
     assert trained and all(not (t & weighing) for t in trained)  # training steps and BatchNorm statistics
     assert any(set(p.tolist()) == weighing for p in seen)  # the network is weighed on them
 
 
 def test_the_network_gain_minimises_the_loss_on_the_weighing_images() -> None:
     """A network whose logits are noise is weighed near 0; one that knows the labels is kept."""
-    labels = torch.arange(256) % 2
-    x = torch.rand(256, 3, 16, 16)
+    labels = torch.arange(512) % 2
+    x = torch.rand(512, 3, 16, 16)
     images = type("Images", (), {"batch": lambda self, p: (x[p], labels[p])})()
     for informative in (False, True):
         model = build_classifier("fast", 2, (3, 16, 16), readout=True)
         stacking = plan_stacking(model, [(x, labels)], labels, seed=0)
-        noise = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
+        noise = torch.randn(512, 2, generator=torch.Generator().manual_seed(1))
         logits = noise + (3 * F.one_hot(labels, 2) if informative else 0)
         model.net = type("Net", (torch.nn.Module,), {"forward": lambda self, z: logits[(z[:, 0, 0, 0] * 0).long()]})()
         order = {float(v): i for i, v in enumerate(x[:, 0, 0, 0])}

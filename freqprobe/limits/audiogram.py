@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .._version import __version__
 from ..data import ImageSet, load_images
 from ..device import resolve_device
 from ..display import TableDisplay
@@ -279,10 +280,11 @@ def _table(searches: list[Search], kind: Probe, detectors: list[str]) -> pd.Data
 
 
 def _network_settings(network: Detector | None, model: str, recipe: Recipe) -> dict[str, str]:
-    """The model and recipe label of the network measured (an ablation's limit needs both to match)."""
+    """The model, recipe label and freqprobe version of the network measured (an ablation's
+    limit needs all three to match: a version can change what a recipe trains)."""
     if isinstance(network, NetworkDetector):
         model, recipe = network.model, network.recipe
-    return {"model": model, "recipe": recipe.label}
+    return {"model": model, "recipe": recipe.label, "version": __version__}
 
 
 def _detectors(detectors, model: str, recipe: Recipe) -> dict[str, Detector]:

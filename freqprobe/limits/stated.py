@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ..ablation.tasks import NULL_CONTROL
 from .audiogram import DetectionLimits
 
@@ -26,8 +27,9 @@ from .audiogram import DetectionLimits
 def find_audiogram(
     limits: DetectionLimits | str | os.PathLike | None, out: str | os.PathLike | None, fingerprint: str
 ) -> DetectionLimits | None:
-    """``limits`` (a result or its folder), else ``out/limits`` if it holds one; only an
-    sinusoid audiogram of the set with ``fingerprint`` and a network threshold counts."""
+    """``limits`` (a result or its folder), else ``out/limits`` if it holds one; only a
+    sinusoid audiogram of the set with ``fingerprint`` and a network threshold, measured by
+    this version of freqprobe (a version can change what a recipe trains), counts."""
     if limits is None:
         folder = None if out is None else Path(out) / "limits"
         if folder is None or not (folder / "limits.json").exists():
@@ -44,6 +46,11 @@ def find_audiogram(
             f"{audiogram.settings['fingerprint']}, detectors {', '.join(audiogram.detectors)}): no detection limit stated",
             stacklevel=3,
         )
+        return None
+    if audiogram.settings.get("version") != __version__:
+        warnings.warn(f"the audiogram in {audiogram.folder or 'limits'} measured the network of freqprobe "
+                      f"{audiogram.settings.get('version', '< 0.3')} (this is {__version__}): no detection limit stated; "
+                      "measure it again", stacklevel=3)  # fmt: skip
         return None
     return audiogram
 

@@ -26,7 +26,7 @@ WEIGHING_SHARE = 1 / 8
 #: ...but at most this many images (one gain needs few), and only when every class
 #: gives it at least ``MIN_PER_CLASS`` images (else the network is trained on all, gain 1).
 WEIGHING_MAX = 2048
-MIN_PER_CLASS = 8
+MIN_PER_CLASS = 32
 
 
 @dataclasses.dataclass(frozen=True)
