@@ -150,7 +150,7 @@ def test_the_fourier_heat_map_wraps_its_panels_and_labels_each_colour_bar(top_k)
 
 
 # -- detection limits -----------------------------------------------------------------------
-@pytest.mark.parametrize("detectors", [["network"], ["fast", "fast-spectral", "linear"]])
+@pytest.mark.parametrize("detectors", [["network"], ["spatial", "whitened", "linear"]])
 def test_the_audiogram_figure_labels_its_magma_maps_keeps_legends_off_and_fits_a_page(detectors) -> None:
     from freqprobe.figures.common import SEQUENTIAL_CMAP
     from freqprobe.figures.limits import plot_limits
