@@ -186,3 +186,19 @@ def test_the_default_finds_a_low_frequency_sinusoid_in_photos_that_the_network_a
     assert rows.loc["whitened", "ci_low"] > 0.6
     assert rows.loc["whitened", "accuracy"] - rows.loc["spatial", "accuracy"] > 0.1
     assert rows.loc["whitened", "accuracy"] > rows.loc["whitened", "linear_accuracy"] - 0.03  # 0.75 vs 0.755 measured
+
+
+def test_a_run_of_0_2_without_a_readout_in_its_recipe_still_loads(tmp_path) -> None:
+    """Run records of freqprobe 0.2 name no ``readout``: their network is rebuilt without one."""
+    import json
+
+    real, fake = fp.demo_sets(n=40, size=16)
+    study = fp.ablate(real, fake, ["original"], seeds=1, recipe=Recipe(epochs=1, min_steps=4, readout=False),
+                      null=False, progress=False, out=tmp_path)  # fmt: skip
+    key = study.table["run"].iloc[0]
+    path = tmp_path / "runs" / f"{key}.json"
+    record = json.loads(path.read_text())
+    del record["spec"]["recipe"]["readout"]
+    path.write_text(json.dumps(record))
+    model = fp.AblationResult.load(tmp_path).store.model(key, torch.device("cpu"))
+    assert model.readout is None and model(torch.rand(2, 3, 16, 16)).shape == (2, 2)

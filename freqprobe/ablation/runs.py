@@ -109,10 +109,8 @@ class RunStore:
         record = self.record(key)
         spec = record["spec"]
         with torch.random.fork_rng(devices=[]):  # building initialises: leave the caller's RNG alone
-            recipe = spec["recipe"]
-            model = build_classifier(
-                spec["model"], len(spec["classes"]), tuple(record["input_shape"]), recipe["whiten"], recipe["readout"]
-            )
+            whiten, readout = spec["recipe"]["whiten"], spec["recipe"].get("readout", False)  # 0.2's runs: none
+            model = build_classifier(spec["model"], len(spec["classes"]), tuple(record["input_shape"]), whiten, readout)
         try:
             model.load_state_dict(state)
         except RuntimeError:
