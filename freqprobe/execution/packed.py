@@ -5,7 +5,8 @@ input shape are stacked with ``torch.func.stack_module_state`` and trained with 
 ``vmap``-ed ``functional_call`` per step (on a GPU, convolutions become grouped ones).
 Each model keeps everything of its own: its initialisation (built from its seed), its
 input standardisation, whitening stem and spectral read-out with its held-out logits
-(fitted on its own variant's training images), its seed's batch order and weighing images, its variant's inputs, and its BatchNorm recalibration, done after
+(fitted on its own variant's training images), its seed's batch order and weighing
+images, its variant's inputs, and its BatchNorm recalibration and weighing, done after
 training on its own. The loss is the sum of the models' mean losses, so each model's
 gradient is its own; AdamW and the one-cycle schedule act element by element, so the
 stacked optimizer is each model's optimizer. During training BatchNorm uses batch

@@ -8,6 +8,8 @@ cross-entropy of ``gain * network + read-out`` there. A network that only memori
 training images (a faint global pattern its local filters cannot isolate, a small set)
 gets a gain near 0, and the classifier is then the read-out, as sensitive as the linear
 detector; one that found evidence of its own keeps it (docs/limits.md measures both).
+The input standardisation, whitening stem and read-out are fitted on every training image
+(the first two without labels; the read-out's logits of the weighing images are held out).
 """
 
 from __future__ import annotations
