@@ -14,7 +14,7 @@ import dataclasses
 import math
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -59,16 +59,20 @@ class LocalExecutor:
             shares[i % len(self.devices)].append(part)
         yield from self._spread(shares)
 
+    def pack_key(self, job: Job) -> Hashable:
+        """What jobs must share to train in one pack: here their task (so a training set and a
+        schedule), model, recipe and input shape. A subclass may pack more widely (the
+        audiogram packs the planted sets of a round: ``limits/rounds.py``)."""
+        return (id(job.task), job.spec.model, job.spec.recipe, _input_shape(job))
+
     def _groups(self, jobs: list[Job]) -> list[list[Job]]:
         """Jobs that can train together, in order of first appearance; the rest one by one."""
         if not self.pack:
             return [[job] for job in jobs]
-        groups: dict[tuple, list[Job]] = {}
+        groups: dict[Hashable, list[Job]] = {}
         for i, job in enumerate(jobs):
-            spec = job.spec
-            packable = job.weights is None and spec.model in PACKABLE
-            key = (id(job.task), spec.model, spec.recipe, _input_shape(job)) if packable else i
-            groups.setdefault(key, []).append(job)
+            packable = job.weights is None and job.spec.model in PACKABLE
+            groups.setdefault(self.pack_key(job) if packable else i, []).append(job)
         return list(groups.values())
 
     def _run_on(self, device: torch.device, work: list[list[Job]]) -> Iterator[JobResult]:

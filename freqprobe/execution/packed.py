@@ -62,7 +62,9 @@ def train_pack(
         model.fit_input(lambda view=view: (x for x, _ in view.batches(1024)))
         stackings.append(plan_stacking(model, view.batches(1024), view.label, job.spec.seed))
         models.append(model)
-    n = len(stackings[0].fit)  # the same for every job of a task: the split depends on the labels only
+    n = len(stackings[0].fit)  # the split depends on the class counts only: one for a task
+    if any(len(stacking.fit) != n for stacking in stackings):
+        raise ValueError("a pack's runs must have training sets of the same class counts (one schedule)")
     params, buffers = stack_module_state(models)
     forward = vmap(packed_forward(models[0]))
     batch_size, epochs = recipe.schedule(n)

@@ -10,7 +10,7 @@ the sequential search. Every finished training is stored at once (a rerun resume
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 from ..ablation.tasks import Task, build_tasks
 from ..data import ImageSet
 from ..execution import Executor, Job, LocalExecutor
-from ..execution.packed import PACKABLE
 from ..stats import wilson_interval
 from .detectors import Detector, NetworkDetector, correct_of
 from .kinds import Probe
@@ -76,16 +75,12 @@ class PlantedSetsExecutor(LocalExecutor):
     """The local executor, packing the trainings of a round's different planted sets (one
     task each, all of one size and shape) together; ``LocalExecutor`` packs runs of one task."""
 
-    def _groups(self, jobs: list[Job]) -> list[list[Job]]:
-        if not self.pack:
-            return [[job] for job in jobs]
-        groups: dict[Any, list[Job]] = {}
-        for i, job in enumerate(jobs):
-            spec, train = job.spec, job.task.train
-            packable = job.weights is None and spec.model in PACKABLE
-            key = (len(train), tuple(train.image_size), spec.model, spec.recipe) if packable else i
-            groups.setdefault(key, []).append(job)
-        return list(groups.values())
+    def pack_key(self, job: Job) -> Hashable:
+        """The planted sets of one audiogram differ only in what is planted: training sets of
+        one size and class counts (so one schedule and one split for the stacked read-out)."""
+        train = job.task.train
+        return (len(train), tuple(torch.bincount(train.label).tolist()), tuple(train.image_size), job.spec.model,
+                job.spec.recipe)  # fmt: skip
 
 
 def run_searches(
