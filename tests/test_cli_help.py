@@ -44,7 +44,8 @@ def test_the_choices_the_cli_offers_are_the_registries() -> None:
 
     assert set(arguments.WINDOWS) == set(WINDOWS) and set(arguments.DENOISERS) == set(RESIDUALS)
     assert arguments.BAND_METHODS == METHODS and arguments.PIXEL_METHODS == PIXEL_METHODS
-    assert arguments.MODELS == tuple(MODELS) and arguments.RECIPES == tuple(RECIPES)
+    assert arguments.MODELS == tuple(MODELS)
+    assert [name for name in RECIPES if f"{name} (" in arguments.RECIPE_HELP] == list(RECIPES)
     assert arguments.PRESETS == tuple(PRESETS)
 
 

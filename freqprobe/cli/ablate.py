@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import DEVICE_HELP, MODELS, RECIPES, SIZE_HELP, add_ray_argument, crop_size
+from .arguments import DEVICE_HELP, MODELS, RECIPE_HELP, SIZE_HELP, add_ray_argument, crop_size
 
 NAME = "ablate"
 HELP = "train classifiers to tell real from generated images on each filtered variant"
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="fast", help=f"{', '.join(MODELS)} or module:factory (default: fast)")
     parser.add_argument(
         "--recipe", nargs="+", default=["whitened"], metavar="RECIPE",
-        help=f"training recipes, run side by side: {', '.join(RECIPES)}",
+        help=f"training recipes, run side by side: {RECIPE_HELP}",
     )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     parser.add_argument("--size", type=crop_size, default=None, help=SIZE_HELP)

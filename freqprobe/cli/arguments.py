@@ -18,7 +18,8 @@ DENOISERS = ("gaussian", "median3", "median5", "wavelet")
 BAND_METHODS = ("ablation", "shapley", "ig")
 PIXEL_METHODS = ("ig", "smoothgrad", "gradcam", "occlusion")
 MODELS = ("fast", "resnet18")
-RECIPES = ("whitened", "spatial", "plain")
+RECIPE_HELP = ("whitened (default: whitening stem + spectral read-out), spatial (the network alone), "
+               "plain (learned stem, no read-out)")  # fmt: skip
 PRESETS = ("model-vs-human",)
 
 

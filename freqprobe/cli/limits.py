@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import SIZE_HELP, add_ray_argument, crop_size
+from .arguments import RECIPE_HELP, SIZE_HELP, add_ray_argument, crop_size
 
 NAME = "limits"
 HELP = "the weakest planted sinusoid, noise band, colour cast or JPEG the network and the linear probe detect (audiogram)"
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=4, help="bisections per frequency after both ends (default 4)")
     parser.add_argument("--detectors", nargs="+", default=["network", "linear"], help="network and/or linear")
     parser.add_argument("--model", default="fast", help="fast (default) or resnet18")
-    parser.add_argument("--recipe", default="whitened", help="whitened (default), spatial or plain")
+    parser.add_argument("--recipe", default="whitened", help=RECIPE_HELP)
     parser.add_argument("--seed", type=int, default=0, help="seeds the planted phases and the training (default 0)")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the halves and their split (default 0)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, ...")
