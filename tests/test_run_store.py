@@ -208,3 +208,15 @@ def test_a_killed_driver_is_resumed_by_the_same_study_and_its_orphaned_temporary
     assert len(calls) == len(reference) - stored  # only the runs the killed driver had not stored
     pd.testing.assert_frame_equal(resumed.table, reference)
     assert not orphan.exists() and live.exists()
+
+
+def test_a_stored_runs_weights_read_its_record_once(tmp_path: Path, monkeypatch) -> None:
+    from freqprobe.ablation.runs import RunStore
+
+    key = study(tmp_path).table["run"].iloc[0]
+    reads = []
+    original = RunStore._read
+    monkeypatch.setattr(RunStore, "_read", lambda self, *a: reads.append(a) or original(self, *a))
+    store = RunStore(tmp_path)
+    assert store.weights(key) and store.record(key)["key"] == key
+    assert len(reads) == 1  # the record and its weights' checksum, read once and kept

@@ -90,10 +90,13 @@ class RunStore:
         """
         if key in self._states:
             return self._states[key]
-        damage = None if key in self._records else self._read(key, True)[1]
-        if damage is not None:
-            raise FreqprobeError(f"{damage}; run the study's ablate command again to compute it again")
-        if self.record(key) is None or self.folder is None:
+        if key not in self._records:  # read once: a damaged run is named as such
+            record, damage = self._read(key, True)
+            if damage is not None:
+                raise FreqprobeError(f"{damage}; run the study's ablate command again to compute it again")
+            if record is not None:
+                self._records[key] = record
+        if key not in self._records or self.folder is None:
             raise KeyError(f"no finished run {key}")
         try:
             return torch.load(self.folder / f"{key}.pt", map_location="cpu", weights_only=True)
