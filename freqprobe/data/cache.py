@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import PIL
 
-from ..io import check_output_folder
+from ..io import check_output_folder, process_alive
 from .image_files import LoadReport
 from .memory import check_disk_room
 from .sizing import SizePolicy
@@ -120,15 +120,6 @@ def remove_orphans(folder: Path) -> None:
     ``<entry>.<host>.<pid>.<uuid>.tmp`` written on this host by a pid that no longer runs."""
     for path in folder.glob(f"*.{_HOST}.*.tmp"):
         pid = path.name.removesuffix(".tmp").split(".")[-2]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             path.unlink(missing_ok=True)
 
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
