@@ -151,8 +151,13 @@ def test_entropy_is_the_response_distributions_entropy_in_bits() -> None:
     assert confusion.loc[("m", "dog", "bird"), "percent"] == 50.0
 
 
-def test_the_run_folder_has_one_table_and_figure_per_model_and_reads_back(report, tmp_path) -> None:
+def test_the_run_folder_has_one_table_and_figure_per_model_and_reads_back(report, tmp_path, monkeypatch) -> None:
+    reads = []
+    original = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: reads.append(a) or original(*a, **k))
     report.save(tmp_path)
+    assert reads == []  # the figures are drawn from the tables in hand, not read back
+    monkeypatch.undo()
     for name in ("summary.csv", "datasets.csv", "conditions.csv", "confusion.csv", "benchmark.png",
                  "benchmark-model-a.csv", "benchmark-model-a.png", "benchmark-model-b.pdf"):  # fmt: skip
         assert (tmp_path / name).is_file(), name

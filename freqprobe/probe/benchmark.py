@@ -280,7 +280,18 @@ class BenchmarkReport(TableDisplay):
             paths.append(write_table(self.observer_table(observer), folder / f"benchmark-{file_stem(observer)}.csv"))
         with atomic_path(folder / "settings.json") as partial:
             partial.write_text(json.dumps(self.settings, indent=2, default=str) + "\n")
-        return [*paths, folder / "settings.json", *redraw_benchmark(folder)]
+        return [*paths, folder / "settings.json", *self.save_figures(folder)]
+
+    def save_figures(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Draw the summary figure and one per model into ``folder`` (PNG and PDF)."""
+        from ..figures import save_figure
+        from ..figures.benchmark import plot_benchmark, plot_observer
+
+        paths = save_figure(plot_benchmark(self.summary), Path(folder) / "benchmark")
+        for observer in self.models:
+            figure = plot_observer(self.observer_table(observer), self.confusion, observer, self.conditions)
+            paths += save_figure(figure, Path(folder) / f"benchmark-{file_stem(observer)}")
+        return paths
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> BenchmarkReport:
@@ -312,15 +323,7 @@ def file_stem(name: str) -> str:
 
 def redraw_benchmark(folder: str | os.PathLike[str]) -> list[Path]:
     """Redraw a benchmark run folder's figures from its saved tables."""
-    from ..figures import save_figure
-    from ..figures.benchmark import plot_benchmark, plot_observer
-
-    report = BenchmarkReport.load(folder)
-    paths = save_figure(plot_benchmark(report.summary), Path(folder) / "benchmark")
-    for observer in report.models:
-        figure = plot_observer(report.observer_table(observer), report.confusion, observer, report.conditions)
-        paths += save_figure(figure, Path(folder) / f"benchmark-{file_stem(observer)}")
-    return paths
+    return BenchmarkReport.load(folder).save_figures(folder)
 
 
 def benchmark(trials: TrialSource | Sequence[TrialSource], *, humans: str = "subject-*") -> BenchmarkReport:
