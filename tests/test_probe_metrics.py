@@ -234,3 +234,25 @@ def test_the_all_pairs_table_refuses_observers_who_saw_different_images() -> Non
     with pytest.raises(DataError, match="observers a and b saw different images in condition '0' "
                                         "\\(cat/img1.png only by a\\)"):  # fmt: skip
         consistency_table(read_trials(both))
+
+
+def test_one_pair_and_the_table_of_all_pairs_count_alike_and_as_by_hand() -> None:
+    """Two observers on two conditions of 40 random trials each, one of them named as the
+    other: ``error_consistency`` and ``consistency_table`` give the hand-counted kappas."""
+    rng = np.random.default_rng(3)
+    right = {c: (rng.random(40) < 0.6, rng.random(40) < 0.7) for c in ("1", "2")}
+    a = pd.concat([trials("model", list(r[0]), condition=c) for c, r in right.items()])
+    b = pd.concat([trials("model", list(r[1]), condition=c) for c, r in right.items()])
+    pair = fp.error_consistency(a, b)
+    table = consistency_table(read_trials(pd.concat([a, b.assign(subj="other")]))).set_index("condition")
+
+    def kappa(first: np.ndarray, second: np.ndarray) -> float:
+        p1, p2 = first.mean(), second.mean()
+        expected = p1 * p2 + (1 - p1) * (1 - p2)
+        return ((first == second).mean() - expected) / (1 - expected)
+
+    rows = pair["conditions"].set_index("condition")
+    for condition, (first, second) in right.items():
+        assert rows.loc[condition, "kappa"] == pytest.approx(kappa(first, second)) == table.loc[condition, "kappa"]
+    pooled = kappa(np.concatenate([right["1"][0], right["2"][0]]), np.concatenate([right["1"][1], right["2"][1]]))
+    assert pair["kappa"] == pytest.approx(pooled) == table.loc["all", "kappa"] and pair["n_trials"] == 80

@@ -78,36 +78,6 @@ def check_unique_images(keyed: pd.DataFrame) -> None:
     raise DataError(f"observer {row['subj']} has image {row['image']} twice in {condition}{names}")
 
 
-def matched_pair(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Trials of two observers side by side (``correct_a``, ``correct_b``) over their shared conditions.
-
-    Warns when a condition of one is left out because the other has no trials in it.
-    Raises ``DataError`` if an observer has an image twice in a condition, or if the two
-    saw different images in a condition they share.
-    """
-    names = a["subj"].iloc[0], b["subj"].iloc[0]
-    for own in (a, b):
-        check_unique_images(own)
-    conditions = [list(dict.fromkeys(zip(own["distortion"], own["condition"]))) for own in (a, b)]
-    shared = [key for key in conditions[0] if key in set(conditions[1])]
-    if not shared:
-        seen = [", ".join(sorted({f"{d} {c}" for d, c in own})[:3]) for own in conditions]
-        raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
-                        f"{names[1]}: {seen[1]})")  # fmt: skip
-    only = [[key for key in own if key not in set(shared)] for own in conditions]
-    if only[0] or only[1]:
-        warnings.warn(f"observers {names[0]} and {names[1]}: {dropped_text(names, only, len(shared))}", stacklevel=3)
-    shared = pd.DataFrame(shared, columns=["distortion", "condition"])
-    a, b = a.merge(shared), b.merge(shared)
-    merged = a[[*KEYS, "correct"]].merge(b[[*KEYS, "correct"]], on=KEYS, how="outer", suffixes=("_a", "_b"),
-                                          indicator=True)  # fmt: skip
-    unmatched = merged[merged["_merge"] != "both"]
-    if not unmatched.empty:
-        row = unmatched.iloc[0]
-        raise different_images(names, row["condition"], row["image"], 0 if row["_merge"] == "left_only" else 1)
-    return merged.drop(columns="_merge").astype({"correct_a": bool, "correct_b": bool})
-
-
 def dropped_text(names: Sequence[str], only: Sequence[Sequence[tuple[str, str]]], n_shared: int) -> str:
     """``"kappa over the 6 shared conditions; left out: high-pass 0.55, 0.45 (only a)"``."""
     parts = []
@@ -125,12 +95,11 @@ def different_images(names: Sequence[str], condition: str, image: str, owner: in
     )
 
 
-def _summarise(merged: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    counts = merged.assign(agree=merged["correct_a"] == merged["correct_b"]).groupby(by, sort=False).agg(
-        n_trials=("agree", "size"), right_a=("correct_a", "sum"), right_b=("correct_b", "sum"), agree=("agree", "sum")
-    )  # fmt: skip
+def _with_kappa(counts: pd.DataFrame) -> pd.DataFrame:
+    """Rows of trial counts (``n_trials, right_a, right_b, agree``) with their kappa values
+    in place of the counts of right answers and agreements."""
     values = kappa_from_counts(counts["n_trials"], counts["right_a"], counts["right_b"], counts["agree"])
-    return counts.assign(**values).drop(columns=["right_a", "right_b", "agree"]).reset_index()
+    return counts.assign(**values).drop(columns=["right_a", "right_b", "agree"])
 
 
 def error_consistency(trials_a: TrialSource, trials_b: TrialSource, distortion: str | None = None) -> dict[str, Any]:
@@ -149,11 +118,22 @@ def error_consistency(trials_a: TrialSource, trials_b: TrialSource, distortion: 
     read_a, read_b = read_trial_groups(sources, distortion)
     a = with_keys(_single_observer(read_a, "a"))
     b = with_keys(_single_observer(read_b, "b"))
-    merged = matched_pair(a, b)
-    pooled = _summarise(merged.assign(pooled="all"), ["pooled"]).iloc[0].drop("pooled").to_dict()
+    for own in (a, b):
+        check_unique_images(own)
+    names = [a["subj"].iloc[0], b["subj"].iloc[0]]
+    if names[0] == names[1]:  # one name for two tables: told apart by their place
+        names = [f"{names[0]} (a)", f"{names[1]} (b)"]
+    keyed = pd.concat([a.assign(subj=names[0]), b.assign(subj=names[1])], ignore_index=True)
+    counts = pair_counts(keyed, names)
+    dropped = check_pair(keyed, counts, names, 0, 1)
+    if dropped:
+        warnings.warn(f"observers {names[0]} and {names[1]}: {dropped}", stacklevel=2)
+    rows = _pair_rows(counts, [(0, 1)], names)
+    rows = rows.loc[~rows["pooled"], ["distortion", "condition", "n_trials", "right_a", "right_b", "agree"]]
+    total = rows[["n_trials", "right_a", "right_b", "agree"]].sum().to_frame().T
+    pooled = _with_kappa(total.astype({"n_trials": int})).iloc[0].to_dict()
     pooled = {key: (value.item() if isinstance(value, np.generic) else value) for key, value in pooled.items()}
-    pooled["n_trials"] = int(pooled["n_trials"])
-    return {**pooled, "conditions": _summarise(merged, ["distortion", "condition"])}
+    return {**pooled, "conditions": _with_kappa(rows).reset_index(drop=True)}
 
 
 def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -171,28 +151,35 @@ def consistency_table(trials: pd.DataFrame) -> pd.DataFrame:
     if len(observers) < 2:
         return pd.DataFrame(columns=COLUMNS)
     counts = pair_counts(keyed, observers)
-    conditions = counts["conditions"]
     pairs, dropped = [], []
     for first, second in itertools.combinations(range(len(observers)), 2):
         names = observers[first], observers[second]
-        has_a, has_b = counts["n_own"][:, first] > 0, counts["n_own"][:, second] > 0
-        shared = has_a & has_b
-        if not shared.any():
-            seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3])
-                    for has in (has_a, has_b)]  # fmt: skip
-            raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
-                            f"{names[1]}: {seen[1]})")  # fmt: skip
-        check_same_images(keyed, counts, names, first, second, shared)
-        if (has_a != has_b).any():
-            only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
-            dropped.append(f"{names[0]} vs {names[1]}: {dropped_text(names, only, int(shared.sum()))}")
+        text = check_pair(keyed, counts, names, first, second)
+        if text:
+            dropped.append(f"{names[0]} vs {names[1]}: {text}")
         pairs.append((first, second))
     if dropped:
         more = f" (and {len(dropped) - 1} more pairs)" if len(dropped) > 1 else ""
         warnings.warn(f"{len(dropped)} observer pairs do not share every condition; {dropped[0]}{more}", stacklevel=2)
-    table = _pair_rows(counts, pairs, observers)
-    values = kappa_from_counts(table["n_trials"], table["right_a"], table["right_b"], table["agree"])
-    return table.assign(**values)[list(COLUMNS)]
+    return _with_kappa(_pair_rows(counts, pairs, observers))[list(COLUMNS)]
+
+
+def check_pair(keyed: pd.DataFrame, counts: dict[str, Any], names: Sequence[str], first: int, second: int) -> str:
+    """Check observers ``first`` and ``second`` (indices into ``counts``' observers, named
+    ``names``): ``DataError`` if they share no condition or saw different images in one
+    they share; else what their rows leave out ("" when they share every condition)."""
+    conditions = counts["conditions"]
+    has_a, has_b = counts["n_own"][:, first] > 0, counts["n_own"][:, second] > 0
+    shared = has_a & has_b
+    if not shared.any():
+        seen = [", ".join(sorted(f"{d} {c}" for (d, c), h in zip(conditions, has) if h)[:3]) for has in (has_a, has_b)]
+        raise DataError(f"observers {names[0]} and {names[1]} share no condition ({names[0]}: {seen[0]}; "
+                        f"{names[1]}: {seen[1]})")  # fmt: skip
+    check_same_images(keyed, counts, names, first, second, shared)
+    if not (has_a != has_b).any():
+        return ""
+    only = [[key for key, h in zip(conditions, has & ~shared) if h] for has in (has_a, has_b)]
+    return dropped_text(names, only, int(shared.sum()))
 
 
 def factorize_pairs(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, list[tuple[str, str]]]:
