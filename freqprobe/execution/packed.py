@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import time
 
 import torch
@@ -27,7 +26,13 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from ..models import Classifier
 from ..training.stacking import Stacking, plan_stacking, weigh_network
-from ..training.trainer import FilteredImages, non_finite_loss, recalibrate_batchnorm, shuffled_batches
+from ..training.trainer import (
+    FilteredImages,
+    non_finite_loss,
+    optimizer_and_schedule,
+    recalibrate_batchnorm,
+    shuffled_batches,
+)
 from .jobs import Job, naming, new_model, new_record, trained_on
 from .memory import PackTooLarge, counting_saved_bytes, parameter_bytes
 
@@ -68,14 +73,7 @@ def train_pack(
     params, buffers = stack_module_state(models)
     forward = vmap(packed_forward(models[0]))
     batch_size, epochs = recipe.schedule(n)
-    optimizer = torch.optim.AdamW(params.values(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=recipe.lr,
-        total_steps=epochs * math.ceil(n / batch_size),
-        pct_start=recipe.warmup,
-        anneal_strategy="linear",
-    )
+    optimizer, schedule = optimizer_and_schedule(params.values(), recipe, n)
     orders = [torch.Generator().manual_seed(job.spec.seed) for job in jobs]
     fixed = sum(parameter_bytes(m) for m in models)
     first = True

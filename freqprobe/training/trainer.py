@@ -85,14 +85,7 @@ def train_classifier(
     stacking = plan_stacking(model, images.batches(1024), images.label, seed)
     n = len(stacking.fit)
     batch_size, epochs = recipe.schedule(n)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=recipe.lr,
-        total_steps=epochs * math.ceil(n / batch_size),
-        pct_start=recipe.warmup,
-        anneal_strategy="linear",
-    )
+    optimizer, schedule = optimizer_and_schedule(model.parameters(), recipe, n)
     order = torch.Generator().manual_seed(seed)
     finite = torch.ones((), dtype=torch.bool, device=device)  # checked once an epoch: no sync per step
     model.train()
@@ -112,6 +105,20 @@ def train_classifier(
     recalibrate_batchnorm(model, (images.batch(stacking.fit[b])[0] for b in shuffled_batches(n, batch_size, order)))
     weigh_network(model, images, stacking)
     return model.eval()
+
+
+def optimizer_and_schedule(parameters, recipe: Recipe, n: int):
+    """AdamW and its one-cycle schedule (linear warm-up, linear decay) for ``n`` training images."""
+    batch_size, epochs = recipe.schedule(n)
+    optimizer = torch.optim.AdamW(parameters, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=recipe.lr,
+        total_steps=epochs * math.ceil(n / batch_size),
+        pct_start=recipe.warmup,
+        anneal_strategy="linear",
+    )
+    return optimizer, schedule
 
 
 @torch.no_grad()
