@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import freqprobe as fp
+from freqprobe.errors import FreqprobeError
 from freqprobe.data.demo import demo_photos, random_crops
 from freqprobe.models import build_classifier
 from freqprobe.models.spectral import SpectralReadout, fit_gain, fit_logistic, spectral_features, stratified_folds
@@ -46,7 +47,7 @@ def test_held_out_logits_are_honest_where_the_full_fit_overfits() -> None:
     the held-out logits stay at chance (and the gain near 0)."""
     noise = torch.randn(240, 200, generator=torch.Generator().manual_seed(0))
     labels = torch.arange(240) % 2
-    readout = SpectralReadout(200, 2)
+    readout = SpectralReadout(200, 2, (8, 8))
     held_out = readout.fit(noise, labels, seed=0)
     z = (noise - readout.mean) / readout.std
     assert ((z @ readout.weight + readout.bias).argmax(1) == labels).float().mean() > 0.95
@@ -57,7 +58,7 @@ def test_held_out_logits_are_honest_where_the_full_fit_overfits() -> None:
 
 def test_held_out_logits_are_fits_on_the_other_folds() -> None:
     features, labels = informative_features()
-    readout = SpectralReadout(20, 2)
+    readout = SpectralReadout(20, 2, (8, 8))
     held_out = readout.fit(features, labels, seed=0)
     z = (features - features.mean(0)) / features.std(0)
     fold = stratified_folds(labels, 4, 0)
@@ -67,7 +68,7 @@ def test_held_out_logits_are_fits_on_the_other_folds() -> None:
 
 def test_the_gain_minimises_the_held_out_loss_and_vanishes_without_evidence() -> None:
     features, labels = informative_features()
-    logits = SpectralReadout(20, 2).fit(features, labels, 0)
+    logits = SpectralReadout(20, 2, (8, 8)).fit(features, labels, 0)
     raw = logits / fit_gain(logits, labels)  # any scale: the optimum of g * raw
     gain = fit_gain(raw, labels)
     # first-order condition of the 1-D convex problem: d/dg mean CE(g * raw) = 0
@@ -91,6 +92,8 @@ def test_the_readout_is_the_linear_second_opinion_scaled() -> None:
     torch.testing.assert_close(model(x) - model.net(model.standardize(x)), model.readout.gain * (z @ probe.weight + probe.bias))
     torch.testing.assert_close(model(x, held_out) - model.net(model.standardize(x)), held_out)
     assert build_classifier("fast", 2, (192, 4, 4), whiten=True, readout=True).readout is None  # not on repr:dct8
+    with pytest.raises(FreqprobeError, match="fitted on 32x32 images, got 48x48; give images of that size"):
+        model(torch.rand(2, 3, 48, 48))  # the network alone takes any size, the read-out's bins do not
     assert build_classifier("fast", 2, (3, 32, 32), whiten=True).readout is None
 
 

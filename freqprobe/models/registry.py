@@ -120,7 +120,7 @@ def build_classifier(
     if name in MODELS:
         net = MODELS[name](num_classes, shape, whiten)
         if readout and shape[0] == 3:
-            spectral = SpectralReadout(spectral_feature_count(*shape), num_classes)
+            spectral = SpectralReadout(spectral_feature_count(*shape), num_classes, shape[1:])
     elif ":" in name:
         net = build_from_factory(name, num_classes=num_classes)
     else:

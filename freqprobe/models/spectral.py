@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import FreqprobeError
 from ..transforms.dct import block_dct
 
 #: At most this many spectrum rows per channel (larger images pool their bins).
@@ -123,8 +124,9 @@ class SpectralReadout(nn.Module):
     is set after training on images the network did not see (``training/stacking.py``).
     """
 
-    def __init__(self, num_features: int, num_classes: int) -> None:
+    def __init__(self, num_features: int, num_classes: int, size: tuple[int, int]) -> None:
         super().__init__()
+        self.size = tuple(size)  #: the image size its features are laid out for (H, W)
         self.register_buffer("mean", torch.zeros(num_features))
         self.register_buffer("std", torch.ones(num_features))
         self.register_buffer("weight", torch.zeros(num_features, num_classes))
@@ -153,5 +155,11 @@ class SpectralReadout(nn.Module):
         return gain * held_out
 
     def forward(self, x: Tensor) -> Tensor:
+        if tuple(x.shape[-2:]) != self.size:  # its spectrum bins are those of one size
+            height, width = self.size
+            raise FreqprobeError(
+                f"this classifier's spectral read-out was fitted on {height}x{width} images, got "
+                f"{x.shape[-2]}x{x.shape[-1]}; give images of that size (size={height} crops them)"
+            )
         z = (spectral_features(x) - self.mean) / self.std
         return self.gain * (z @ self.weight + self.bias)
