@@ -385,3 +385,18 @@ def test_an_analysis_refuses_a_folder_that_holds_another_analysis(tmp_path: Path
     report.save(tmp_path / "spectrum")  # a folder of its own
     with pytest.raises(FreqprobeError, match="holds the results of 'spectrum'"):
         fp.ablate(real, fake, ["original"], seeds=1, out=tmp_path / "spectrum", device="cpu")
+
+
+def test_the_summary_averages_the_null_controls_linear_probes_over_its_seeds() -> None:
+    """One linear fit serves every seed of a variant; the null control's halves, so its
+    linear probe, are new for every seed."""
+    real, fake = sets(fy=0.3, fx=0.4, n=96)
+    result = fp.ablate(real, fake, ["original"], seeds=3, recipe=FAST, progress=False)
+    summary, table = result.summary.set_index("task"), result.table
+    for task in ("binary", "real-vs-real"):
+        runs = table[table["task"] == task]
+        assert summary.loc[task, "linear_accuracy"] == pytest.approx(runs["linear_accuracy"].mean())
+        low, high = wilson_interval(runs["linear_accuracy"].mean() * runs["n_test"].iloc[0], int(runs["n_test"].iloc[0]))
+        assert (summary.loc[task, "linear_ci_low"], summary.loc[task, "linear_ci_high"]) == pytest.approx((low, high))
+    assert table[table["task"] == "binary"]["linear_accuracy"].nunique() == 1
+    assert table[table["task"] == "real-vs-real"]["linear_accuracy"].nunique() > 1  # so the mean is tested
