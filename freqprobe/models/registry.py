@@ -68,7 +68,7 @@ class Classifier(nn.Module):
 
     def fit_readout(self, batches: Iterable[tuple[Tensor, Tensor]], seed: int) -> Tensor | None:
         """Fit the spectral read-out (if there is one) on the training ``(inputs, labels)``,
-        in order; returns its held-out logits for them ``(N, K)`` on the inputs' device, to be
+        in order; returns its held-out logits for them ``(N, K)`` on the model's device, to be
         passed as ``readout_logits`` in training (``SpectralReadout`` says why)."""
         if self.readout is None:
             return None
