@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from .common import SEQUENTIAL_CMAP, save_figure, subplots
 
@@ -17,6 +18,19 @@ DETECTOR_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
 #: Panels per row: maps of three detectors and the radial curve stay within a page's width.
 COLUMNS = 3
+
+
+#: Radius offset between detectors' points in the radial panel, so equal thresholds stay visible.
+DODGE = 0.006
+#: Plain numbers (0.5, 2, 10) on logarithmic axes, instead of powers of ten.
+PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+#: ...and on the minor ticks only at 2 and 5 times a power of ten, so labels do not crowd.
+PLAIN_MINOR = FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "25" else "")
+
+
+def _plain_log_ticks(axis) -> None:
+    axis.set_major_formatter(PLAIN)
+    axis.set_minor_formatter(PLAIN_MINOR)
 
 
 #: The axis label of a grid probe's thresholds.
@@ -65,7 +79,7 @@ def _threshold_map(ax, table: pd.DataFrame, detector: str, norm: LogNorm, unit: 
     ax.set_title(f"{detector}: detection threshold", fontsize=8)
     if (~seen).any():
         ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    ax.figure.colorbar(points, ax=ax, shrink=0.8, label=unit)
+    _plain_log_ticks(ax.figure.colorbar(points, ax=ax, shrink=0.8, label=unit).ax.yaxis)
 
 
 def _radial_curves(ax, table: pd.DataFrame, detectors: list[str], unit: str, floor: bool) -> None:
@@ -74,7 +88,8 @@ def _radial_curves(ax, table: pd.DataFrame, detectors: list[str], unit: str, flo
         shown = np.isfinite(table[f"threshold_{detector}"]).to_numpy()
         values, low, high = (table[f"threshold_{detector}{s}"].to_numpy()[shown] for s in ("", "_low", "_high"))
         spread = np.stack([values - np.where(low > 0, low, values), high - values])
-        ax.errorbar(table["radius"][shown], values, yerr=spread, fmt="o", ms=3, color=colour, alpha=0.6,
+        offset = (k - (len(detectors) - 1) / 2) * DODGE  # side by side where the thresholds are equal
+        ax.errorbar(table["radius"][shown] + offset, values, yerr=spread, fmt="o", ms=3, color=colour, alpha=0.6,
                     elinewidth=0.6, label=detector)  # fmt: skip
         thresholds = pd.Series(np.where(shown, table[f"threshold_{detector}"], np.nan))
         median = thresholds.groupby(table["radius"].round(6)).median()
@@ -82,9 +97,10 @@ def _radial_curves(ax, table: pd.DataFrame, detectors: list[str], unit: str, flo
     if floor:
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=0.8, label="0.5: rounds away in uint8")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("radius [cycles/px]")
     ax.set_ylabel(unit)
-    ax.set_title("threshold by radius (line: median)", fontsize=8)
+    ax.set_title("threshold by radius (line: median; points side by side)", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
     ax.spines[["top", "right"]].set_visible(False)
 
@@ -107,6 +123,7 @@ def plot_bracket(table: pd.DataFrame, detectors: list[str], probe: str) -> Figur
             ax.annotate("not detected", (0.02, k), xycoords=("axes fraction", "data"), va="center", fontsize=7)
             continue
         ax.plot([left, right], [k, k], color=colour, linewidth=4, alpha=0.4, solid_capstyle="butt")
+        ax.plot([left, right], [k, k], "|", color=colour, ms=10)  # the ends, visible on a short bar
         ax.plot([mark], [k], "o", color=colour, ms=5)
     ax.set_yticks(range(len(detectors)), detectors)
     ax.set_ylim(-0.6, len(detectors) - 0.4)
@@ -115,6 +132,7 @@ def plot_bracket(table: pd.DataFrame, detectors: list[str], probe: str) -> Figur
         ax.set_xlabel("JPEG quality (dot: highest detected; bar: up to the lowest missed)")
     else:
         ax.set_xscale("log")
+        _plain_log_ticks(ax.xaxis)
         ax.set_xlabel("colour cast [grey levels] (dot: threshold; bar: bracket)")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
