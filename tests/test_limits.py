@@ -269,3 +269,18 @@ def test_a_wrong_limits_folder_fails_before_any_training(tmp_path, monkeypatch) 
     with pytest.raises(FreqprobeError):
         fp.ablate(real, fake, ["original"], seeds=1, limits=tmp_path / "no-such-audiogram", device="cpu",
                   progress=False)  # fmt: skip
+
+
+def test_a_sinusoids_threshold_never_lies_below_what_uint8_images_can_carry() -> None:
+    """Amplitudes under 0.5 grey levels round away at every pixel (the planting test above):
+    a bracket [0.25, 0.84] becomes [0.5, 0.84]; noise, which can move pixels at any RMS, keeps its own."""
+    from freqprobe.limits.kinds import PROBES
+
+    floored = PROBES["sinusoid"].floored(Bracket(0.25, 0.841))
+    assert floored == Bracket(0.5, 0.841) and floored.threshold == pytest.approx(math.sqrt(0.5 * 0.841))
+    assert PROBES["sinusoid"].floored(Bracket(0.55, 0.6)) == Bracket(0.55, 0.6)
+    assert PROBES["noise"].floored(Bracket(0.25, 0.841)) == Bracket(0.25, 0.841)
+    real = white_noise_set(120)
+    limits = detection_limits(real, frequencies=[(0.25, 0.25)], amplitudes=(0.25, 64.0), steps=1, detectors=["linear"],
+                              progress=False)  # fmt: skip
+    assert (limits.table["threshold_linear_low"] >= 0.5).all() or (limits.table["threshold_linear_low"] == 0).all()

@@ -265,7 +265,7 @@ def _table(searches: list[Search], kind: Probe, detectors: list[str]) -> pd.Data
     for search in searches:
         f = search.frequency
         row = rows.setdefault(f, {} if f is None else {"fy": f[0], "fx": f[1], "radius": math.hypot(*f)})
-        name, bracket = search.detector, search.bracket
+        name, bracket = search.detector, kind.floored(search.bracket)
         if kind.name == "jpeg":  # detected at 100 - high, not at 100 - low; NaN where no such quality was tested
             row[f"quality_{name}"] = int(100 - bracket.high) if math.isfinite(bracket.high) else math.nan
             row[f"quality_{name}_missed"] = int(100 - bracket.low) if bracket.low > 0 else math.nan

@@ -16,18 +16,29 @@ from torch import Tensor
 
 from ..errors import FreqprobeError
 from .probes import plant_colour_cast, plant_jpeg, plant_noise_band, plant_sinusoid
+from .search import Bracket
 
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
     """What is planted. ``on_grid``: one search per grid frequency (else one search);
-    ``whole``: the strength takes whole numbers; ``strengths``: the default searched range."""
+    ``whole``: the strength takes whole numbers; ``strengths``: the default searched range;
+    ``floor``: below it the probe leaves uint8 images as they were (a sinusoid of amplitude
+    under 0.5 grey levels rounds away at every pixel), so nothing below is detectable."""
 
     name: str
     on_grid: bool
     whole: bool
     strengths: tuple[float, float]
     unit: str
+    floor: float = 0.0
+
+    def floored(self, bracket: Bracket) -> Bracket:
+        """``bracket`` with its lower end raised to ``floor`` when the floor lies inside it:
+        a threshold below what the images can carry is no threshold."""
+        if bracket.low < self.floor < bracket.high:
+            return Bracket(self.floor, bracket.high)
+        return bracket
 
     def plant(self, images: Tensor, frequency: tuple[float, float] | None, strength: float, seed: int, step: float) -> Tensor:
         """``images`` (uint8) with the probe planted at ``strength``."""
@@ -66,7 +77,7 @@ class Probe:
 
 
 PROBES = {
-    "sinusoid": Probe("sinusoid", True, False, (0.25, 32.0), "grey levels (amplitude)"),
+    "sinusoid": Probe("sinusoid", True, False, (0.25, 32.0), "grey levels (amplitude)", floor=0.5),
     "noise": Probe("noise", True, False, (0.25, 32.0), "grey levels (RMS)"),
     "colour": Probe("colour", False, True, (1, 64), "grey levels (+red, -blue)"),
     "jpeg": Probe("jpeg", False, True, (1, 90), "100 - JPEG quality"),
