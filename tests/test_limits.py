@@ -205,14 +205,18 @@ def test_a_rerun_resumes_from_the_stored_trainings(noise_audiogram, monkeypatch)
 def test_an_ablation_at_chance_states_the_detection_limit_of_its_real_set(noise_audiogram, capsys) -> None:
     real, limits = noise_audiogram
     other = white_noise_set(200, seed=9)  # the same distribution: at chance
-    result = fp.ablate(real, other, ["original"], seeds=1, recipe={"quick": QUICK, "whitened": "whitened"},
+    result = fp.ablate(real, other, ["original", "lowpass:0.2"], seeds=1, recipe={"quick": QUICK, "whitened": "whitened"},
                        limits=limits.folder, null=False)  # fmt: skip
-    table = result.table.set_index("recipe")
+    table = result.table[result.table["variant"] == "original"].set_index("recipe")
     assert table.loc["quick", "detection_limit"] == limits.limit("network") == limits.table["threshold_network_high"].max()
     assert np.isnan(table.loc["whitened", "detection_limit"])  # another recipe than the audiogram's
     printed = capsys.readouterr().out
     assert f"no difference above {limits.limit('network'):.3g} grey levels" in printed
     assert "(quick, retrain) is at chance" in printed and "(whitened" not in printed
+    lines = [line for line in printed.splitlines() if "(quick, retrain) is at chance" in line]
+    filtered = [line for line in lines if "lowpass:0.2 (quick" in line]
+    assert filtered and all("for lowpass:0.2 it holds only at those of these frequencies it keeps" in x for x in filtered)
+    assert all("it keeps" not in line for line in lines if " original (quick" in line)
 
 
 def test_an_audiogram_of_another_set_states_nothing(noise_audiogram) -> None:

@@ -77,6 +77,7 @@ def state_detection_limit(
     notes = [
         f"{row.task} {row.variant} ({row.recipe}, {row.mode}) is at chance: no difference above {limit:.3g} grey "
         f"levels at {where} was detectable by this classifier (measured on the originals of this real set){caveat}"
+        + ("" if row.variant == "original" else f"; for {row.variant} it holds only at those of these frequencies it keeps")
         for row in at_chance.itertuples()
     ]
     return table, notes
