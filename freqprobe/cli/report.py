@@ -22,4 +22,5 @@ def run(args: argparse.Namespace) -> None:
 
     page = report(args.folder)
     path = page.save()
-    print(f"wrote {path} ({len(page.warnings)} warnings)")
+    count = len(page.warnings)
+    print(f"wrote {path} ({count} warning{'' if count == 1 else 's'})")
